@@ -1,0 +1,11 @@
+"""trio-adk: a trio-native engine for agents, speaking the Runner API of Google's ADK.
+
+Port ADK code by importing from ``trio_adk`` instead of ``google.adk``.
+"""
+
+from trio_adk._runner import InMemoryRunner as InMemoryRunner
+from trio_adk._runner import Runner as Runner
+from trio_adk.agents._llm_agent import Agent as Agent
+
+__all__ = ["Agent", "InMemoryRunner", "Runner"]
+__version__ = "0.1.0"

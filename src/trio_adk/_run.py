@@ -1,0 +1,344 @@
+"""The run task: one invocation from user message to after-run callback (trio only)."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import weakref
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import trio
+from google.genai import types
+
+from trio_adk._utils._groups import single_error
+from trio_adk._utils._rendezvous import Rendezvous
+from trio_adk.agents._base_agent import BaseAgent
+from trio_adk.agents._invocation_context import InvocationContext, new_invocation_context_id
+from trio_adk.agents._llm_agent import LlmAgent
+from trio_adk.agents._run_config import RunConfig
+from trio_adk.errors import SessionNotFoundError
+from trio_adk.events._event import Event
+from trio_adk.events._event_actions import EventActions
+from trio_adk.sessions._session import Session
+
+if TYPE_CHECKING:
+    from trio_adk._runner import Runner
+
+_log = logging.getLogger("trio_adk")
+
+# Every run that has started and not finished, for leak checks in tests.
+ACTIVE_RUNS: weakref.WeakSet[Run] = weakref.WeakSet()
+
+# How long cleanup of a cancelled run may take before the waiter gives up on it.
+CLEANUP_GRACE = 5.0
+
+
+@attrs.define(kw_only=True, eq=False)
+class RunRequest:
+    """What a caller asked for: who, which session, which message."""
+
+    user_id: str
+    session_id: str
+    new_message: types.Content | None
+    state_delta: dict[str, Any] | None = None
+    run_config: RunConfig = attrs.field(factory=RunConfig)
+
+
+class Run:
+    """One invocation in flight: its task, its cancel scope, its hand-over point.
+
+    The task is started with :meth:`start` and always ends by setting ``done``.  The
+    consumer side reads ``handoff`` and, when it leaves early, calls :meth:`abandon`.
+    """
+
+    def __init__(self, runner: Runner, request: RunRequest) -> None:
+        self.runner = runner
+        self.request = request
+        self.cancel_scope = trio.CancelScope()
+        self.done = trio.Event()
+        self.handoff: Rendezvous[Event] = Rendezvous()
+        self.error: BaseException | None = None
+        self.closed_by_runner = False
+        self.consumer_left = False
+        self.ctx: InvocationContext | None = None
+        self._after_run_done = False
+
+    def __repr__(self) -> str:
+        state = "done" if self.done.is_set() else "running"
+        return (f"<Run {state} session={self.request.session_id!r} "
+                f"user={self.request.user_id!r}>")
+
+    def start(self) -> None:
+        """Start the run task in the trio run of the caller (a system task)."""
+        ACTIVE_RUNS.add(self)
+        trio.lowlevel.spawn_system_task(
+            self._drive, name=f"trio_adk.run:{self.request.session_id}",
+            context=contextvars.copy_context(),
+        )
+
+    def abandon(self, *, consumer_closed: bool) -> None:
+        """The consumer stopped before the end: cancel the run (it cleans up itself)."""
+        self.consumer_left = consumer_closed
+        self.handoff.close_consumer()
+        self.cancel_scope.cancel()
+
+    async def wait_done(self, grace: float = CLEANUP_GRACE) -> None:
+        """Wait, shielded and bounded by ``grace``, until the run's cleanup finished."""
+        with trio.move_on_after(grace) as scope:
+            scope.shield = True
+            await self.done.wait()
+        if scope.cancelled_caught:
+            _log.warning("%r did not finish its cleanup within %.1f s.", self, grace)
+
+    async def _drive(self) -> None:
+        try:
+            error: BaseException | None = None
+            try:
+                with self.cancel_scope:
+                    async with trio.open_nursery() as nursery:
+                        await self._invoke(nursery)
+            except BaseExceptionGroup as group:
+                error = single_error(group)
+                if error is None:
+                    cancelled, rest = group.split(trio.Cancelled)
+                    if rest is not None:
+                        error = rest
+                    elif cancelled is not None:
+                        # Cancelled from outside (the trio run is ending): let it through.
+                        raise _first_leaf(cancelled) from None
+            if error is not None and not isinstance(
+                error, trio.BrokenResourceError | trio.ClosedResourceError
+            ):
+                self.error = error
+            elif self.consumer_left:
+                await self._after_run_on_early_close()
+        finally:
+            self.handoff.close_producer()
+            self.runner._runs.discard(self)
+            ACTIVE_RUNS.discard(self)
+            self.done.set()
+
+    async def _after_run_on_early_close(self) -> None:
+        ctx = self.ctx
+        if ctx is None or self._after_run_done:
+            return
+        self._after_run_done = True
+        with trio.move_on_after(CLEANUP_GRACE) as scope:
+            scope.shield = True
+            try:
+                await ctx.plugin_manager.run_after_run_callback(invocation_context=ctx)
+            except Exception:
+                _log.exception("after_run_callback failed after the consumer left early.")
+
+    # ---- the invocation ---------------------------------------------------------------
+
+    async def _invoke(self, nursery: trio.Nursery) -> None:
+        runner = self.runner
+        request = self.request
+        message = request.new_message
+        _check_message(message)
+        session = await _load_session(runner, request)
+        run_config = request.run_config
+        ctx = InvocationContext(
+            artifact_service=runner.artifact_service,
+            session_service=runner.session_service,
+            memory_service=runner.memory_service,
+            credential_service=runner.credential_service,
+            plugin_manager=runner.plugin_manager,
+            invocation_id=new_invocation_context_id(),
+            agent=runner.agent,
+            user_content=message,
+            session=session,
+            run_config=run_config,
+        )
+        ctx._shared.nursery = nursery
+        ctx._emit = self._emit
+        self.ctx = ctx
+        plugins = runner.plugin_manager
+
+        replaced = await plugins.run_on_user_message_callback(
+            invocation_context=ctx, user_message=message)
+        if replaced is not None:
+            _check_message(replaced)
+            message = replaced
+        assert message is not None
+        if message.role != "user":
+            message = types.Content(role="user", parts=message.parts)
+        if run_config.save_input_blobs_as_artifacts:
+            message = await _save_input_blobs(ctx, message)
+        ctx.user_content = message
+        actions = EventActions(state_delta=dict(request.state_delta)) \
+            if request.state_delta else EventActions()
+        user_event = Event(invocation_id=ctx.invocation_id, author="user", content=message,
+                           actions=actions)
+        _stamp_metadata(user_event, run_config)
+        await runner.session_service.append_event(session, user_event)
+
+        ctx.agent = find_agent_to_run(session, runner.agent)
+        early = await plugins.run_before_run_callback(invocation_context=ctx)
+        if early is not None:
+            await self._emit(Event(invocation_id=ctx.invocation_id, author="model",
+                                   content=early))
+        else:
+            await ctx.agent._execute(ctx)
+        self._after_run_done = True
+        await plugins.run_after_run_callback(invocation_context=ctx)
+
+    async def _emit(self, event: Event) -> None:
+        """The sink of every agent event: metadata, on_event, persist, hand over."""
+        ctx = self.ctx
+        assert ctx is not None
+        run_config = ctx.run_config
+        if run_config.custom_metadata:
+            _stamp_metadata(event, run_config)
+        plugins = ctx.plugin_manager
+        if plugins.plugins:
+            replacement = await plugins.run_on_event_callback(
+                invocation_context=ctx, event=event)
+            if replacement is not None:
+                event = _merge_replacement(event, replacement)
+        if event.partial:
+            await self.handoff.deliver(event)
+        else:
+            await self.handoff.deliver(event, self._persist)
+
+    async def _persist(self, event: Event) -> None:
+        ctx = self.ctx
+        assert ctx is not None
+        await ctx.session_service.append_event(ctx.session, event)
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    if isinstance(first, BaseExceptionGroup):
+        return _first_leaf(first)
+    return first
+
+
+def _check_message(message: types.Content | None) -> None:
+    if message is None:
+        raise ValueError(
+            "Running an agent requires a new_message: pass "
+            "new_message=types.Content(role='user', parts=[types.Part(text=...)])."
+        )
+    if not message.parts:
+        raise ValueError("No parts in the new_message.")
+    if any(part.function_call is not None for part in message.parts):
+        raise ValueError(
+            "User message cannot contain function calls: a function call comes from the "
+            "model. Send the tool's result as a function_response part instead."
+        )
+
+
+async def _load_session(runner: Runner, request: RunRequest) -> Session:
+    service = runner.session_service
+    session = await service.get_session(
+        app_name=runner.app_name, user_id=request.user_id, session_id=request.session_id,
+        config=request.run_config.get_session_config,
+    )
+    if session is not None:
+        return session
+    if runner.auto_create_session:
+        return await service.create_session(
+            app_name=runner.app_name, user_id=request.user_id, session_id=request.session_id)
+    raise SessionNotFoundError(
+        f"Session not found: {request.session_id} (app_name={runner.app_name!r}, "
+        f"user_id={request.user_id!r}). Create it first with "
+        "`await runner.session_service.create_session(app_name=..., user_id=..., "
+        "session_id=...)`, or construct the runner with auto_create_session=True."
+    )
+
+
+async def _save_input_blobs(ctx: InvocationContext, message: types.Content) -> types.Content:
+    service = ctx.artifact_service
+    if service is None:
+        raise ValueError("save_input_blobs_as_artifacts needs an artifact_service.")
+    parts = list(message.parts or ())
+    for index, part in enumerate(parts):
+        if part.inline_data is None:
+            continue
+        name = f"artifact_{ctx.invocation_id}_{index}"
+        await service.save_artifact(app_name=ctx.app_name, user_id=ctx.user_id,
+                                    session_id=ctx.session.id, filename=name, artifact=part)
+        parts[index] = types.Part(text=f"Uploaded file: {name}. It is saved into artifacts")
+    return types.Content(role=message.role, parts=parts)
+
+
+def _stamp_metadata(event: Event, run_config: RunConfig) -> None:
+    extra = run_config.custom_metadata
+    if extra:
+        event.custom_metadata = {**extra, **(event.custom_metadata or {})}
+
+
+_KEEP = frozenset({"id", "invocation_id", "timestamp"})
+_EVENT_FIELDS = attrs.fields(Event)
+
+
+def _merge_replacement(original: Event, replacement: Event) -> Event:
+    """Apply what an ``on_event`` plugin set on ``replacement`` onto ``original``.
+
+    A field counts as set when it differs from its default; ``id``, ``invocation_id``
+    and ``timestamp`` stay the original's, and an empty author falls back to it.
+    """
+    if replacement is original:
+        return original
+    for field in _EVENT_FIELDS:
+        name = field.name
+        if name in _KEEP:
+            continue
+        value = getattr(replacement, name)
+        default = field.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            is_default = value == default.factory()  # type: ignore[misc]
+        else:
+            is_default = value == default
+        if name == "author" and not value:
+            continue
+        if not is_default:
+            setattr(original, name, value)
+    return original
+
+
+def find_agent_to_run(session: Session, root: BaseAgent) -> BaseAgent:
+    """Which agent answers the new message.
+
+    A function response goes to the agent that made the call; otherwise the newest
+    non-user event's author when it is the root or transferable across the tree;
+    otherwise the root.
+    """
+    events = session.events
+    if events:
+        responses = events[-1].get_function_responses()
+        if responses:
+            call_id = responses[0].id
+            for event in reversed(events[:-1]):
+                if any(c.id == call_id for c in event.get_function_calls()):
+                    agent = root.find_agent(event.author)
+                    if agent is not None:
+                        return agent
+                    break
+    for event in reversed(events):
+        author = event.author
+        if author == "user":
+            continue
+        if author == root.name:
+            return root
+        agent = root.find_sub_agent(author)
+        if agent is None:
+            _log.warning("Event from an unknown agent: %s, event id: %s", author, event.id)
+            continue
+        if is_transferable_across_tree(agent):
+            return agent
+    return root
+
+
+def is_transferable_across_tree(agent: BaseAgent) -> bool:
+    """True when every agent from ``agent`` up to the root is an LlmAgent that allows
+    transfer to its parent."""
+    current: BaseAgent | None = agent
+    while current is not None:
+        if not isinstance(current, LlmAgent) or current.disallow_transfer_to_parent:
+            return False
+        current = current.parent_agent
+    return True

@@ -1,0 +1,83 @@
+"""A one-consumer rendezvous that lets the producer commit only to a waiting consumer."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+import trio
+
+T = TypeVar("T")
+
+
+class Rendezvous(Generic[T]):
+    """Hands items from producers to one consumer, one at a time, with no buffer.
+
+    ``deliver(item, commit)`` waits until the consumer is blocked in ``receive()``, then
+    runs ``commit(item)`` and hands the item over.  When ``commit`` does not await (as
+    with the in-memory session store), commit and hand-over happen with no checkpoint
+    in between: an item is committed if and only if the consumer receives it.  Producers
+    are served in FIFO order.  Trio-only; one trio run.
+    """
+
+    def __init__(self) -> None:
+        self._consumer_waiting = False
+        self._consumer_lot = trio.lowlevel.ParkingLot()
+        self._producer_lot = trio.lowlevel.ParkingLot()
+        self._item: T | None = None
+        self._has_item = False
+        self._producer_closed = False
+        self._consumer_closed = False
+        self._lock = trio.Lock()
+
+    async def deliver(self, item: T, commit: Callable[[T], Awaitable[object]] | None = None) -> None:
+        """Give ``item`` to the consumer, committing it first; returns once handed over.
+
+        Raises ``trio.BrokenResourceError`` when the consumer has gone.  Cancellation
+        while waiting for the consumer: nothing was committed or delivered.
+        """
+        async with self._lock:
+            while not self._consumer_waiting:
+                if self._consumer_closed:
+                    raise trio.BrokenResourceError("the consumer has gone")
+                await self._producer_lot.park()
+            if commit is not None:
+                await commit(item)
+            if not self._consumer_waiting:
+                # Only possible when ``commit`` awaited and the consumer left meanwhile.
+                raise trio.BrokenResourceError("the consumer left while the item was committed")
+            self._item = item
+            self._has_item = True
+            self._consumer_waiting = False
+            self._consumer_lot.unpark()
+
+    async def receive(self) -> T:
+        """The next item; ``trio.EndOfChannel`` once the producer side is closed.
+
+        Cancellation: no item is lost (a producer only commits to a waiting consumer).
+        """
+        if self._producer_closed and not self._has_item:
+            await trio.lowlevel.checkpoint()
+            raise trio.EndOfChannel
+        self._consumer_waiting = True
+        self._producer_lot.unpark()
+        try:
+            await self._consumer_lot.park()
+        finally:
+            self._consumer_waiting = False
+        if not self._has_item:
+            raise trio.EndOfChannel
+        item = self._item
+        self._item = None
+        self._has_item = False
+        return item  # type: ignore[return-value]
+
+    def close_producer(self) -> None:
+        """No more items: a waiting or later ``receive()`` raises ``EndOfChannel``."""
+        self._producer_closed = True
+        self._consumer_lot.unpark_all()
+
+    def close_consumer(self) -> None:
+        """The consumer has gone: producers raise ``BrokenResourceError``."""
+        self._consumer_closed = True
+        self._producer_lot.unpark_all()

@@ -1,0 +1,304 @@
+"""BaseAgent: the tree of agents and the life cycle of one agent run."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import trio
+from google.genai import types
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from trio_adk._utils._callbacks import call_chain
+from trio_adk.agents._callback_context import CallbackContext
+from trio_adk.errors import AgentTreeError
+from trio_adk.events._event import Event
+
+if TYPE_CHECKING:
+    from trio_adk.agents._invocation_context import InvocationContext
+
+_log = logging.getLogger("trio_adk")
+
+AgentCallback = Callable[..., Any]
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+# How long a public ``run_async``/``run_live`` generator waits, shielded, for the task it
+# started to finish its cleanup after the consumer stopped early.
+_CLEANUP_GRACE = 5.0
+
+
+def _native(fn: _F) -> _F:
+    """Mark a built-in ``_run_async_impl`` so the engine uses the push path instead."""
+    fn.__trio_adk_native__ = True  # type: ignore[attr-defined]
+    return fn
+
+
+class BaseAgent(BaseModel):
+    """The base of every agent.
+
+    Subclass it and implement ``_run_async_impl(ctx)`` as an async generator of events,
+    as in ADK.  The engine runs that generator in a task of its own
+    (``trio.as_safe_channel``), so a generator that holds a nursery or cancel scope
+    across ``yield`` cannot corrupt the run.  Agents are pydantic models, so subclasses
+    may declare fields.
+
+    An agent belongs to at most one parent: passing it in two parents' ``sub_agents``
+    raises ``ValueError``.  Names must be Python identifiers and not ``user``.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    name: str
+    description: str = ""
+    parent_agent: BaseAgent | None = Field(default=None, exclude=True, repr=False)
+    sub_agents: list[BaseAgent] = Field(default_factory=list, repr=False)
+    before_agent_callback: AgentCallback | Sequence[AgentCallback] | None = None
+    after_agent_callback: AgentCallback | Sequence[AgentCallback] | None = None
+
+    # Agents are compared and hashed by identity: the tree has cycles (parent links).
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__  # type: ignore[assignment]
+
+    _is_workflow: ClassVar[bool] = False
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not value.isidentifier():
+            raise AgentTreeError(
+                f"Found invalid agent name: `{value}`. Agent name must be a valid Python "
+                "identifier: letters, digits and underscores, not starting with a digit."
+            )
+        if value == "user":
+            raise AgentTreeError(
+                "Agent name cannot be `user`: it is reserved for end-user input. "
+                "Choose another name."
+            )
+        return value
+
+    def model_post_init(self, context: Any, /) -> None:
+        for sub in self.sub_agents:
+            if sub.parent_agent is not None and sub.parent_agent is not self:
+                raise AgentTreeError(
+                    f"Agent `{sub.name}` already has a parent agent, current parent: "
+                    f"`{sub.parent_agent.name}`, trying to add: `{self.name}`. An agent "
+                    "can have only one parent: create a separate instance (for example "
+                    "with `clone()`)."
+                )
+            sub.parent_agent = self
+
+    # ---- tree helpers -------------------------------------------------------------------
+
+    @property
+    def root_agent(self) -> BaseAgent:
+        """The root of the tree this agent belongs to."""
+        agent = self
+        while agent.parent_agent is not None:
+            agent = agent.parent_agent
+        return agent
+
+    def find_agent(self, name: str) -> BaseAgent | None:
+        """This agent or a descendant named ``name`` (depth first), else ``None``."""
+        if self.name == name:
+            return self
+        return self.find_sub_agent(name)
+
+    def find_sub_agent(self, name: str) -> BaseAgent | None:
+        """A descendant named ``name`` (depth first), else ``None``."""
+        for sub in self.sub_agents:
+            found = sub.find_agent(name)
+            if found is not None:
+                return found
+        return None
+
+    def clone(self, update: dict[str, Any] | None = None) -> BaseAgent:
+        """A copy of this agent with fresh copies of its sub-agents and no parent."""
+        update = dict(update or {})
+        if "parent_agent" in update:
+            raise ValueError("Cannot update `parent_agent` when cloning: it is set by the tree.")
+        unknown = set(update) - set(type(self).model_fields)
+        if unknown:
+            raise ValueError(f"Cannot update nonexistent fields in {type(self).__name__}: "
+                             f"{sorted(unknown)}")
+        data = {k: getattr(self, k) for k in type(self).model_fields if k != "parent_agent"}
+        if "sub_agents" not in update:
+            data["sub_agents"] = [sub.clone() for sub in self.sub_agents]
+        data.update(update)
+        return type(self)(**data)
+
+    # ---- running ------------------------------------------------------------------------
+
+    def run_async(self, parent_context: InvocationContext) -> AsyncGenerator[Event, None]:
+        """Run this agent and yield its events (the ADK entry point for agent authors).
+
+        The agent runs in a separate task owned by the invocation; this generator only
+        hands its events over.  Closing the generator early (``break`` inside
+        ``aclosing``) cancels the agent and waits, shielded and bounded, for its
+        cleanup.  Use it from inside another agent's ``_run_async_impl``.
+        """
+        return _stream(parent_context, lambda ctx: self._execute(ctx), self.name)
+
+    def run_live(self, parent_context: InvocationContext) -> AsyncGenerator[Event, None]:
+        """Run this agent in live mode and yield its events (see :meth:`run_async`)."""
+        return _stream(parent_context, lambda ctx: self._execute(ctx, live=True), self.name)
+
+    @_native
+    async def _run_async_impl(self, ctx: InvocationContext) -> AsyncGenerator[Event, None]:
+        """Produce this agent's events.  Override in subclasses (async generator)."""
+        raise NotImplementedError(
+            f"_run_async_impl for {type(self).__name__} is not implemented."
+        )
+        yield  # pragma: no cover
+
+    @_native
+    async def _run_live_impl(self, ctx: InvocationContext) -> AsyncGenerator[Event, None]:
+        """Produce this agent's events in live mode.  Override in subclasses."""
+        raise NotImplementedError(
+            f"_run_live_impl for {type(self).__name__} is not implemented."
+        )
+        yield  # pragma: no cover
+
+    async def _run_impl(self, ctx: InvocationContext) -> None:
+        """Push-style body used by built-in agents: emit events with ``ctx.emit``."""
+        await _drive_generator(self._run_async_impl(ctx), ctx)
+
+    async def _run_live_impl_push(self, ctx: InvocationContext) -> None:
+        """Push-style live body used by built-in agents."""
+        await _drive_generator(self._run_live_impl(ctx), ctx)
+
+    async def _execute(self, parent_context: InvocationContext, *, live: bool = False) -> None:
+        """Run this agent: before-agent callbacks, the body, after-agent callbacks.
+
+        Every event goes through ``ctx.emit``; returns when the agent is done.
+        """
+        ctx = parent_context._for_agent(self)
+        if await self._before_agent(ctx):
+            return
+        if ctx.end_invocation:
+            return
+        cls = type(self)
+        if live:
+            if getattr(cls._run_live_impl, "__trio_adk_native__", False):
+                await self._run_live_impl_push(ctx)
+            else:
+                await _drive_generator(self._run_live_impl(ctx), ctx)
+            return
+        if getattr(cls._run_async_impl, "__trio_adk_native__", False):
+            await self._run_impl(ctx)
+        else:
+            await _drive_generator(self._run_async_impl(ctx), ctx)
+        if ctx.end_invocation:
+            return
+        await self._after_agent(ctx)
+
+    async def _before_agent(self, ctx: InvocationContext) -> bool:
+        """Run before-agent callbacks; True when they ended this agent's run."""
+        plugins = ctx.plugin_manager
+        if not plugins.plugins and not self.before_agent_callback:
+            return False
+        callback_context = CallbackContext(ctx)
+        content: types.Content | None = await plugins.run_before_agent_callback(
+            agent=self, callback_context=callback_context
+        )
+        if content is None and self.before_agent_callback:
+            content = await call_chain(
+                self.before_agent_callback, callback_context=callback_context
+            )
+        if content:
+            await ctx.emit(Event(invocation_id=ctx.invocation_id, author=self.name,
+                                 branch=ctx.branch, content=content,
+                                 actions=callback_context.actions))
+            ctx.end_invocation = True
+            return True
+        if callback_context.state.has_delta():
+            await ctx.emit(Event(invocation_id=ctx.invocation_id, author=self.name,
+                                 branch=ctx.branch, actions=callback_context.actions))
+        return False
+
+    async def _after_agent(self, ctx: InvocationContext) -> None:
+        plugins = ctx.plugin_manager
+        if not plugins.plugins and not self.after_agent_callback:
+            return
+        callback_context = CallbackContext(ctx)
+        content: types.Content | None = await plugins.run_after_agent_callback(
+            agent=self, callback_context=callback_context
+        )
+        if content is None and self.after_agent_callback:
+            content = await call_chain(
+                self.after_agent_callback, callback_context=callback_context
+            )
+        if content or callback_context.state.has_delta():
+            await ctx.emit(Event(invocation_id=ctx.invocation_id, author=self.name,
+                                 branch=ctx.branch, content=content or None,
+                                 actions=callback_context.actions))
+
+
+async def _drive_generator(agen: AsyncGenerator[Event, None], ctx: InvocationContext) -> None:
+    """Emit every event of a user-written generator, the generator isolated in a task."""
+
+    @trio.as_safe_channel
+    async def isolated() -> AsyncGenerator[Event, None]:
+        async with aclosing(agen):
+            async for event in agen:
+                yield event
+
+    async with isolated() as events:
+        async for event in events:
+            await ctx.emit(event)
+
+
+def _stream_body(agent: BaseAgent, ctx: InvocationContext) -> AsyncGenerator[Event, None]:
+    """Stream the events of ``agent``'s push-style body (no before/after callbacks)."""
+    return _stream(ctx, agent._run_impl, agent.name)
+
+
+async def _stream(
+    parent_context: InvocationContext,
+    body: Callable[[InvocationContext], Awaitable[None]],
+    name: str,
+) -> AsyncGenerator[Event, None]:
+    """The run-task pattern: ``body`` runs in a task and emits; this only relays.
+
+    The task lives in the invocation's nursery (or a system task when the context has
+    none), under its own cancel scope.  Nothing here holds a scope across ``yield``.
+    """
+    send, receive = trio.open_memory_channel[Event](0)
+    scope = trio.CancelScope()
+    done = trio.Event()
+    failure: list[BaseException] = []
+
+    async def drive() -> None:
+        try:
+            with scope, send:
+                await body(parent_context._with_emit(send.send))
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the consumer went away; our scope was or will be cancelled
+        except Exception as exc:
+            failure.append(exc)
+        finally:
+            done.set()
+
+    nursery = parent_context._shared.nursery
+    if nursery is not None:
+        nursery.start_soon(drive, name=f"trio_adk.agent:{name}")
+    else:
+        trio.lowlevel.spawn_system_task(drive, name=f"trio_adk.agent:{name}")
+    finished = False
+    try:
+        with receive:
+            async for event in receive:
+                yield event
+        finished = True
+    finally:
+        if not finished:
+            scope.cancel()
+        with trio.move_on_after(_CLEANUP_GRACE) as cleanup:
+            cleanup.shield = True
+            await done.wait()
+        if cleanup.cancelled_caught:
+            _log.warning("Agent %s did not finish its cleanup within %.1f s.",
+                         name, _CLEANUP_GRACE)
+    if failure:
+        raise failure[0]

@@ -1,0 +1,136 @@
+"""InvocationContext: everything one invocation (one run) carries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import trio
+from google.genai import types
+
+from trio_adk.agents._run_config import RunConfig
+from trio_adk.errors import LlmCallsLimitExceededError
+
+if TYPE_CHECKING:
+    from trio_adk.agents._base_agent import BaseAgent
+    from trio_adk.agents._live_request_queue import LiveRequestQueue
+    from trio_adk.artifacts._base import BaseArtifactService
+    from trio_adk.auth._base import BaseCredentialService
+    from trio_adk.events._event import Event
+    from trio_adk.memory._base import BaseMemoryService
+    from trio_adk.plugins._plugin_manager import PluginManager
+    from trio_adk.sessions._base import BaseSessionService
+    from trio_adk.sessions._session import Session
+
+EmitFn = Callable[["Event"], Awaitable[None]]
+
+
+def new_invocation_context_id() -> str:
+    """A fresh invocation id: ``e-<uuid4>``."""
+    return "e-" + str(uuid.uuid4())
+
+
+class _Shared:
+    """State shared by every copy of one invocation's context (per invocation)."""
+
+    __slots__ = ("llm_calls", "nursery", "tool_limiter")
+
+    def __init__(self) -> None:
+        self.llm_calls = 0
+        self.tool_limiter: trio.CapacityLimiter | None = None
+        # The run's nursery: hosts agent tasks started by ``BaseAgent.run_async``.
+        self.nursery: trio.Nursery | None = None
+
+
+async def _no_sink(event: Event) -> None:
+    raise RuntimeError(
+        "This InvocationContext is not attached to a run: events can only be emitted "
+        "while a Runner drives the agent."
+    )
+
+
+@attrs.define(kw_only=True, eq=False, slots=False)
+class InvocationContext:
+    """The context of one invocation: services, session, the agent being run.
+
+    Each agent runs on its own shallow copy (``model_copy(update={"agent": ...})``), so
+    ``end_invocation`` ends only the current agent's run, while the model-call counter
+    is shared by all copies.  Lives in the run's trio task; not thread-safe.
+    """
+
+    artifact_service: BaseArtifactService | None = None
+    session_service: BaseSessionService
+    memory_service: BaseMemoryService | None = None
+    credential_service: BaseCredentialService | None = None
+    plugin_manager: PluginManager = attrs.field(factory=lambda: _plugin_manager())
+    invocation_id: str = attrs.field(factory=new_invocation_context_id)
+    branch: str | None = None
+    agent: BaseAgent
+    user_content: types.Content | None = None
+    session: Session
+    end_invocation: bool = False
+    live_request_queue: LiveRequestQueue | None = None
+    active_streaming_tools: dict[str, Any] | None = None
+    live_session_resumption_handle: str | None = None
+    run_config: RunConfig = attrs.field(factory=RunConfig)
+    _shared: _Shared = attrs.field(factory=_Shared, alias="_shared")
+    _emit: EmitFn = attrs.field(default=_no_sink, alias="_emit")
+
+    @property
+    def app_name(self) -> str:
+        """The app name of the session."""
+        return self.session.app_name
+
+    @property
+    def user_id(self) -> str:
+        """The user id of the session."""
+        return self.session.user_id
+
+    def increment_llm_call_count(self) -> None:
+        """Count one model call; raise ``LlmCallsLimitExceededError`` past the limit."""
+        self._shared.llm_calls += 1
+        limit = self.run_config.max_llm_calls
+        if limit > 0 and self._shared.llm_calls > limit:
+            raise LlmCallsLimitExceededError(
+                f"Max number of llm calls limit of `{limit}` exceeded"
+            )
+
+    def model_copy(self, *, update: dict[str, Any] | None = None) -> InvocationContext:
+        """A shallow copy with ``update`` applied (shares the call counter)."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        if update:
+            for key, value in update.items():
+                setattr(new, key, value)
+        return new
+
+    def _for_agent(self, agent: BaseAgent) -> InvocationContext:
+        """The context an agent runs on: a shallow copy naming that agent."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.agent = agent
+        return new
+
+    def _with_emit(self, emit: EmitFn) -> InvocationContext:
+        """A shallow copy whose events go to ``emit``."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new._emit = emit
+        return new
+
+    async def emit(self, event: Event) -> None:
+        """Hand ``event`` to whoever drives this agent; returns when it was taken.
+
+        For the runner that means: ``on_event`` plugins ran, the event was appended to the
+        session (unless partial) and the consumer received it.  Cancellation: if
+        cancelled before the hand-over, the event was not delivered.
+        """
+        await self._emit(event)
+
+
+def _plugin_manager() -> PluginManager:
+    from trio_adk.plugins._plugin_manager import PluginManager
+
+    return PluginManager()

@@ -1,0 +1,94 @@
+"""SequentialAgent, ParallelAgent and LoopAgent: agents that run other agents."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING
+
+import trio
+
+from trio_adk._utils._groups import single_error
+from trio_adk.agents._base_agent import BaseAgent, _native, _stream_body
+from trio_adk.events._event import Event
+
+if TYPE_CHECKING:
+    from trio_adk.agents._invocation_context import InvocationContext
+
+
+class _WorkflowAgent(BaseAgent):
+    @_native
+    async def _run_async_impl(self, ctx: InvocationContext) -> AsyncGenerator[Event, None]:
+        """Events of this agent's body (its sub-agents' events)."""
+        async for event in _stream_body(self, ctx):
+            yield event
+
+
+class SequentialAgent(_WorkflowAgent):
+    """Runs its sub-agents one after another, in order, on the same invocation.
+
+    A sub-agent that ends its own run (``end_invocation``) does not stop the next one.
+    Cancellation stops the sub-agent in flight; later ones do not start.
+    """
+
+    async def _run_impl(self, ctx: InvocationContext) -> None:
+        for sub in self.sub_agents:
+            await sub._execute(ctx)
+
+
+class ParallelAgent(_WorkflowAgent):
+    """Runs its sub-agents concurrently, each in its own branch (``parallel.child``).
+
+    Each sub-agent runs in a task of one nursery and sees only its own branch's history.
+    Events interleave in arrival order; each sub-agent waits until its previous event
+    was taken by the consumer (one outstanding event per branch).  If one sub-agent
+    raises, the others are cancelled and the error propagates unwrapped.
+    """
+
+    async def _run_impl(self, ctx: InvocationContext) -> None:
+        if not self.sub_agents:
+            return
+        error: BaseException | None = None
+        try:
+            async with trio.open_nursery() as nursery:
+                for sub in self.sub_agents:
+                    branch = f"{ctx.branch}.{self.name}.{sub.name}" if ctx.branch \
+                        else f"{self.name}.{sub.name}"
+                    sub_ctx = ctx.model_copy(update={"branch": branch})
+                    nursery.start_soon(sub._execute, sub_ctx,
+                                       name=f"trio_adk.parallel:{branch}")
+        except BaseExceptionGroup as group:
+            error = single_error(group)
+            if error is None:
+                raise
+        if error is not None:
+            raise error
+
+
+class LoopAgent(_WorkflowAgent):
+    """Runs its sub-agents in order, again and again.
+
+    Stops after ``max_iterations`` full passes (``None``: no limit), or when a sub-agent
+    emits an event with ``actions.escalate`` (that sub-agent finishes first).
+    """
+
+    max_iterations: int | None = None
+
+    async def _run_impl(self, ctx: InvocationContext) -> None:
+        escalated = False
+
+        async def watch(event: Event) -> None:
+            nonlocal escalated
+            if event.actions.escalate:
+                escalated = True
+            await ctx.emit(event)
+
+        watched = ctx._with_emit(watch)
+        passes = 0
+        while self.max_iterations is None or passes < self.max_iterations:
+            for sub in self.sub_agents:
+                await sub._execute(watched)
+                if escalated:
+                    return
+            passes += 1
+            if not self.sub_agents:
+                return

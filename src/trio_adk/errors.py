@@ -1,0 +1,47 @@
+"""The exceptions trio-adk raises on purpose.
+
+Every error says what was wrong and, where it can, what to do instead.  Errors that
+mirror ADK's keep ADK's base classes (``SessionNotFoundError`` is a ``ValueError``) so
+ported ``except`` clauses keep working.
+"""
+
+from __future__ import annotations
+
+
+class SessionNotFoundError(ValueError):
+    """The session named by a run does not exist for this app and user.
+
+    The message starts with ``Session not found: <id>``.  Create the session first with
+    ``session_service.create_session(...)``, or construct the runner with
+    ``auto_create_session=True``.
+    """
+
+
+class AlreadyExistsError(ValueError):
+    """Something with this id exists already (for example a session)."""
+
+
+class LlmCallsLimitExceededError(Exception):
+    """An invocation made more model calls than ``RunConfig.max_llm_calls`` allows."""
+
+
+class RunnerClosedError(RuntimeError):
+    """The runner was closed: no new runs start, and in-flight runs end with this."""
+
+
+class ToolNotFoundError(ValueError):
+    """The model called a tool that the agent does not have."""
+
+
+class AgentTreeError(ValueError):
+    """The agent tree is malformed (bad name, an agent with two parents, unknown agent)."""
+
+
+__all__ = [
+    "AgentTreeError",
+    "AlreadyExistsError",
+    "LlmCallsLimitExceededError",
+    "RunnerClosedError",
+    "SessionNotFoundError",
+    "ToolNotFoundError",
+]

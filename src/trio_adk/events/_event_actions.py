@@ -1,0 +1,34 @@
+"""EventActions: the side effects an event carries (state changes, transfer, escalation)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from trio_adk._utils._model import ModelMixin
+
+
+@attrs.define(kw_only=True)
+class EventActions(ModelMixin):
+    """What an event asks the runtime to do besides showing its content.
+
+    Attributes:
+        state_delta: State changes, applied to the session when the event is appended.
+            Keys prefixed ``app:``/``user:`` are shared per app/user; ``temp:`` keys are
+            visible for the rest of the invocation and never persisted.
+        artifact_delta: Filename -> version saved while producing the event.
+        transfer_to_agent: Name of the agent that should take over.
+        escalate: Asks the enclosing ``LoopAgent`` to stop.
+        skip_summarization: On a function-response event: do not call the model again.
+        requested_auth_configs: Function-call id -> auth request, set by tools.
+        end_of_agent: Set on the last event of an agent (bookkeeping only).
+    """
+
+    skip_summarization: bool | None = None
+    state_delta: dict[str, Any] = attrs.field(factory=dict)
+    artifact_delta: dict[str, int] = attrs.field(factory=dict)
+    transfer_to_agent: str | None = None
+    escalate: bool | None = None
+    requested_auth_configs: dict[str, Any] = attrs.field(factory=dict)
+    end_of_agent: bool | None = None

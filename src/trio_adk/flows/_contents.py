@@ -1,0 +1,183 @@
+"""Building the conversation history (``contents``) an agent sends to its model."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from google.genai import types
+
+from trio_adk.events._event import Event
+
+if TYPE_CHECKING:
+    from trio_adk.agents._invocation_context import InvocationContext
+
+AUTH_FUNCTION_NAME = "adk_request_credential"
+CLIENT_ID_PREFIX = "adk-"
+
+
+def build_contents(ctx: InvocationContext, agent_name: str, *, include: str) -> list[types.Content]:
+    """The history for ``agent_name``'s next model call.
+
+    Keeps events with content in the agent's branch, rewrites other agents' turns as
+    user-role "For context:" text, puts each function response right after its call,
+    and strips client-assigned call ids.  Session events are never modified: contents
+    that change are copies, and every returned Content is a fresh object (its parts
+    may be changed by callbacks without touching the session).
+    """
+    events = ctx.session.events
+    branch = ctx.branch
+    kept: list[Event] = []
+    for event in events:
+        content = event.content
+        if content is None or not content.role or not content.parts:
+            continue
+        if content.parts[0].text == "" and len(content.parts) == 1:
+            continue
+        if branch and event.branch and not _in_branch(branch, event.branch):
+            continue
+        if _is_auth_event(event):
+            continue
+        kept.append(event)
+    if include == "none":
+        kept = _current_turn(kept, agent_name)
+    kept = _pair_function_responses(kept)
+    result: list[types.Content] = []
+    for event in kept:
+        if event.author not in (agent_name, "user"):
+            result.append(_as_context(event))
+        else:
+            result.append(_clean_copy(event.content))  # type: ignore[arg-type]
+    return result
+
+
+def _in_branch(current: str, event_branch: str) -> bool:
+    return current == event_branch or current.startswith(event_branch + ".")
+
+
+def _is_auth_event(event: Event) -> bool:
+    content = event.content
+    assert content is not None and content.parts is not None
+    for part in content.parts:
+        if part.function_call is not None and part.function_call.name == AUTH_FUNCTION_NAME:
+            return True
+        if (part.function_response is not None
+                and part.function_response.name == AUTH_FUNCTION_NAME):
+            return True
+    return False
+
+
+def _current_turn(events: list[Event], agent_name: str) -> list[Event]:
+    """Events from the latest user message or other agent's turn onward."""
+    for index in range(len(events) - 1, -1, -1):
+        author = events[index].author
+        if author == "user" or author != agent_name:
+            return events[index:]
+    return events
+
+
+def _response_ids(event: Event) -> set[str]:
+    return {r.id for r in event.get_function_responses() if r.id}
+
+
+def _pair_function_responses(events: list[Event]) -> list[Event]:
+    """Place every function response right after the event holding its call.
+
+    Responses that arrive later (long-running tools) are merged into one event placed
+    after the call; a response whose call is not in the history is kept where it is.
+    """
+    if not any(e.get_function_responses() for e in events):
+        return events
+    call_index: dict[str, int] = {}
+    for index, event in enumerate(events):
+        for call in event.get_function_calls():
+            if call.id:
+                call_index[call.id] = index
+    responses_for: dict[int, list[types.Part]] = {}
+    response_author: dict[int, Event] = {}
+    result_slots: list[Event | None] = []
+    for event in events:
+        ids = _response_ids(event)
+        if ids and all(i in call_index for i in ids):
+            target = call_index[next(iter(ids))]
+            parts = responses_for.setdefault(target, [])
+            assert event.content is not None and event.content.parts is not None
+            for part in event.content.parts:
+                if part.function_response is None:
+                    continue
+                # A later response for the same call replaces an earlier one.
+                parts[:] = [p for p in parts if p.function_response is None
+                            or p.function_response.id != part.function_response.id]
+                parts.append(part)
+            response_author.setdefault(target, event)
+            result_slots.append(None)
+        else:
+            result_slots.append(event)
+    ordered: list[Event] = []
+    for index, event in enumerate(result_slots):
+        if event is None:
+            continue
+        ordered.append(event)
+        if index in responses_for:
+            template = response_author[index]
+            ordered.append(Event(
+                invocation_id=template.invocation_id, author=template.author,
+                branch=template.branch, timestamp=template.timestamp,
+                content=types.Content(role="user", parts=responses_for[index]),
+            ))
+    return ordered
+
+
+def _strip_id(value: str | None) -> str | None:
+    if value is not None and value.startswith(CLIENT_ID_PREFIX):
+        return None
+    return value
+
+
+def _copy_part(part: types.Part) -> types.Part:
+    new = part.model_copy()
+    if part.function_call is not None:
+        call = part.function_call.model_copy()
+        call.id = _strip_id(call.id)
+        new.function_call = call
+    if part.function_response is not None:
+        response = part.function_response.model_copy()
+        response.id = _strip_id(response.id)
+        new.function_response = response
+    return new
+
+
+def _clean_copy(content: types.Content) -> types.Content:
+    parts = [_copy_part(p) for p in content.parts or ()]
+    return types.Content.model_construct(role=content.role, parts=parts)
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _as_context(event: Event) -> types.Content:
+    """Another agent's turn, told to this agent as user-role context."""
+    assert event.content is not None and event.content.parts is not None
+    parts = [types.Part(text="For context:")]
+    for part in event.content.parts:
+        if part.thought:
+            continue
+        if part.text:
+            parts.append(types.Part(text=f"[{event.author}] said: {part.text}"))
+        elif part.function_call is not None:
+            call = part.function_call
+            parts.append(types.Part(
+                text=f"[{event.author}] called tool `{call.name}` with parameters: "
+                     f"{_dumps(call.args)}"))
+        elif part.function_response is not None:
+            response = part.function_response
+            parts.append(types.Part(
+                text=f"[{event.author}] `{response.name}` tool returned result: "
+                     f"{_dumps(response.response)}"))
+        else:
+            parts.append(part.model_copy())
+    return types.Content(role="user", parts=parts)

@@ -1,0 +1,220 @@
+"""Executing the function calls of one model turn."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import trio
+from google.genai import types
+
+from trio_adk._utils._callbacks import call_chain
+from trio_adk._utils._groups import single_error
+from trio_adk.errors import ToolNotFoundError
+from trio_adk.events._event import Event
+from trio_adk.events._event_actions import EventActions
+from trio_adk.flows._contents import AUTH_FUNCTION_NAME, CLIENT_ID_PREFIX
+from trio_adk.tools._base_tool import BaseTool
+from trio_adk.tools._tool_context import ToolContext
+
+if TYPE_CHECKING:
+    from trio_adk.agents._invocation_context import InvocationContext
+    from trio_adk.agents._llm_agent import LlmAgent
+
+
+def new_call_id() -> str:
+    """A client-assigned function-call id (``adk-<uuid4>``)."""
+    return CLIENT_ID_PREFIX + str(uuid.uuid4())
+
+
+def populate_call_ids(event: Event) -> None:
+    """Give every function call of ``event`` an id when the model sent none."""
+    for call in event.get_function_calls():
+        if not call.id:
+            call.id = new_call_id()
+
+
+def long_running_ids(event: Event, tools: dict[str, BaseTool]) -> set[str] | None:
+    """Ids of the calls in ``event`` whose tools are long-running, or None."""
+    ids = {
+        call.id for call in event.get_function_calls()
+        if call.id and call.name in tools and tools[call.name].is_long_running
+    }
+    return ids or None
+
+
+class _MissingTool(BaseTool):
+    """Stands in for a tool the model named but the agent does not have."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name, description="(unknown tool)")
+
+
+async def handle_function_calls(
+    agent: LlmAgent,
+    ctx: InvocationContext,
+    call_event: Event,
+    tools: dict[str, BaseTool],
+) -> Event | None:
+    """Run every function call of ``call_event`` concurrently; merge the results.
+
+    Calls run as tasks of one nursery (a single call runs inline).  The merged event
+    lists responses in call order.  If a tool fails and no error callback answers, the
+    other calls are cancelled and the error propagates unwrapped.  Returns ``None`` when
+    no call produced a response (long-running tools that answer later).
+    """
+    calls = call_event.get_function_calls()
+    if not calls:
+        return None
+    if len(calls) == 1:
+        single = await _run_call(agent, ctx, calls[0], tools)
+        return single
+    results: list[Event | None] = [None] * len(calls)
+
+    async def run_one(index: int, call: types.FunctionCall) -> None:
+        results[index] = await _run_call(agent, ctx, call, tools)
+
+    error: BaseException | None = None
+    try:
+        async with trio.open_nursery() as nursery:
+            for index, call in enumerate(calls):
+                nursery.start_soon(run_one, index, call, name=f"trio_adk.tool:{call.name}")
+    except BaseExceptionGroup as group:
+        error = single_error(group)
+        if error is None:
+            raise
+    if error is not None:
+        raise error
+    return merge_response_events([e for e in results if e is not None])
+
+
+async def _run_call(
+    agent: LlmAgent, ctx: InvocationContext, call: types.FunctionCall,
+    tools: dict[str, BaseTool],
+) -> Event | None:
+    tool_context = ToolContext(ctx, function_call_id=call.id)
+    args: dict[str, Any] = copy.deepcopy(call.args) if call.args else {}
+    tool = tools.get(call.name or "")
+    plugins = ctx.plugin_manager
+    if tool is None:
+        missing = _MissingTool(call.name or "")
+        error = ToolNotFoundError(
+            f"Tool '{call.name}' not found.\nAvailable tools: "
+            f"{', '.join(sorted(tools)) or '(none)'}\n"
+            "Possible causes: the model invented a name, or the tool was not added to "
+            f"agent '{agent.name}' (LlmAgent.tools)."
+        )
+        result = await plugins.run_on_tool_error_callback(
+            tool=missing, tool_args=args, tool_context=tool_context, error=error)
+        if result is None and agent.on_tool_error_callback:
+            result = await call_chain(agent.on_tool_error_callback, tool=missing, args=args,
+                                      tool_context=tool_context, error=error)
+        if result is None:
+            raise error
+        return _response_event(agent, ctx, call, missing.name, result, tool_context)
+
+    result = await plugins.run_before_tool_callback(
+        tool=tool, tool_args=args, tool_context=tool_context)
+    if result is None and agent.before_tool_callback:
+        result = await call_chain(agent.before_tool_callback, tool=tool, args=args,
+                                  tool_context=tool_context)
+    if result is None:
+        try:
+            result = await tool.run_async(args=args, tool_context=tool_context)
+        except Exception as exc:
+            result = await plugins.run_on_tool_error_callback(
+                tool=tool, tool_args=args, tool_context=tool_context, error=exc)
+            if result is None and agent.on_tool_error_callback:
+                result = await call_chain(agent.on_tool_error_callback, tool=tool, args=args,
+                                          tool_context=tool_context, error=exc)
+            if result is None:
+                raise
+    altered = await plugins.run_after_tool_callback(
+        tool=tool, tool_args=args, tool_context=tool_context, result=result)
+    if altered is None and agent.after_tool_callback:
+        altered = await call_chain(agent.after_tool_callback, tool=tool, args=args,
+                                   tool_context=tool_context, tool_response=result)
+    if altered is not None:
+        result = altered
+    if tool.is_long_running and not result:
+        return None
+    return _response_event(agent, ctx, call, tool.name, result, tool_context)
+
+
+def _response_event(
+    agent: LlmAgent, ctx: InvocationContext, call: types.FunctionCall, name: str,
+    result: Any, tool_context: ToolContext,
+) -> Event:
+    if not isinstance(result, dict):
+        result = {"result": result}
+    part = types.Part(function_response=types.FunctionResponse(
+        id=call.id, name=name, response=result))
+    return Event(
+        invocation_id=ctx.invocation_id, author=agent.name, branch=ctx.branch,
+        content=types.Content(role="user", parts=[part]), actions=tool_context.actions,
+    )
+
+
+def _merge_dicts(into: dict[str, Any], other: dict[str, Any]) -> None:
+    for key, value in other.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge_dicts(into[key], value)
+        else:
+            into[key] = value
+
+
+def merge_actions(actions: list[EventActions]) -> EventActions:
+    """Deep-merge the actions of several response events, later ones winning."""
+    merged = EventActions()
+    for a in actions:
+        _merge_dicts(merged.state_delta, a.state_delta)
+        _merge_dicts(merged.artifact_delta, a.artifact_delta)
+        merged.requested_auth_configs.update(a.requested_auth_configs)
+        for name in ("skip_summarization", "transfer_to_agent", "escalate", "end_of_agent"):
+            value = getattr(a, name)
+            if value is not None:
+                setattr(merged, name, value)
+    return merged
+
+
+def merge_response_events(events: list[Event]) -> Event | None:
+    """One event with every response part in call order and the merged actions."""
+    if not events:
+        return None
+    if len(events) == 1:
+        return events[0]
+    first = events[0]
+    parts: list[types.Part] = []
+    for event in events:
+        assert event.content is not None and event.content.parts is not None
+        parts.extend(event.content.parts)
+    return Event(
+        invocation_id=first.invocation_id, author=first.author, branch=first.branch,
+        timestamp=first.timestamp, content=types.Content(role="user", parts=parts),
+        actions=merge_actions([e.actions for e in events]),
+    )
+
+
+def auth_request_event(ctx: InvocationContext, response_event: Event) -> Event | None:
+    """The event asking the client for credentials that tools requested, if any."""
+    requested = response_event.actions.requested_auth_configs
+    if not requested:
+        return None
+    parts: list[types.Part] = []
+    ids: set[str] = set()
+    for function_call_id, auth_config in requested.items():
+        dumped = auth_config.model_dump(mode="json", by_alias=True, exclude_none=True) \
+            if hasattr(auth_config, "model_dump") else auth_config
+        call = types.FunctionCall(
+            id=new_call_id(), name=AUTH_FUNCTION_NAME,
+            args={"function_call_id": function_call_id, "auth_config": dumped},
+        )
+        assert call.id is not None
+        ids.add(call.id)
+        parts.append(types.Part(function_call=call))
+    return Event(
+        invocation_id=ctx.invocation_id, author=response_event.author,
+        branch=response_event.branch, content=types.Content(role="model", parts=parts),
+        long_running_tool_ids=ids,
+    )

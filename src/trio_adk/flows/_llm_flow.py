@@ -1,0 +1,302 @@
+"""The LLM step loop: build a request, call the model, run tools, repeat until final."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import trio
+
+from trio_adk._utils._callbacks import call_chain
+from trio_adk.agents._callback_context import CallbackContext, ReadonlyContext
+from trio_adk.agents._run_config import StreamingMode
+from trio_adk.events._event import Event
+from trio_adk.events._event_actions import EventActions
+from trio_adk.flows._contents import build_contents
+from trio_adk.flows._functions import (
+    auth_request_event,
+    handle_function_calls,
+    long_running_ids,
+    populate_call_ids,
+)
+from trio_adk.flows._instructions import inject_session_state
+from trio_adk.models._llm_request import LlmRequest
+from trio_adk.models._llm_response import LlmResponse
+from trio_adk.tools._tool_context import ToolContext
+from trio_adk.tools._transfer_to_agent import TransferToAgentTool
+
+if TYPE_CHECKING:
+    from trio_adk.agents._base_agent import BaseAgent
+    from trio_adk.agents._invocation_context import InvocationContext
+    from trio_adk.agents._llm_agent import LlmAgent
+    from trio_adk.models._base_llm import BaseLlm
+
+_RESPONSE_FIELDS = tuple(f.name for f in attrs.fields(LlmResponse))
+
+
+async def run_llm_flow(agent: LlmAgent, ctx: InvocationContext) -> None:
+    """Run model steps until one ends with a final event (or nothing, or a transfer).
+
+    Cancellation: at any await; a model stream is closed on the way out, running tools
+    are cancelled with their nursery, and nothing half-built is emitted.
+    """
+    while True:
+        last = await _run_step(agent, ctx)
+        if last is None or last.partial or last.is_final_response():
+            return
+
+
+async def _run_step(agent: LlmAgent, ctx: InvocationContext) -> Event | None:
+    """One model call and the tool round it triggers.  Returns the last event, or None
+    when the step produced nothing or handed over to another agent."""
+    request = LlmRequest()
+    await _preprocess(agent, ctx, request)
+    if ctx.end_invocation:
+        return None
+    template = EventActions()
+    callback_context = CallbackContext(ctx, event_actions=template)
+    plugins = ctx.plugin_manager
+    override: LlmResponse | None = await plugins.run_before_model_callback(
+        callback_context=callback_context, llm_request=request)
+    if override is None and agent.before_model_callback:
+        override = await call_chain(agent.before_model_callback,
+                                    callback_context=callback_context, llm_request=request)
+    if override is not None:
+        return await _handle_response(agent, ctx, request, override, template)
+
+    ctx.increment_llm_call_count()
+    llm = agent.canonical_model
+    stream = ctx.run_config.streaming_mode == StreamingMode.SSE
+    timeout = ctx.run_config.model_call_timeout
+    last: Event | None = None
+    responses = llm.generate_content_async(request, stream=stream)
+    try:
+        while True:
+            try:
+                response = await _next_response(responses, timeout)
+            except StopAsyncIteration:
+                break
+            except Exception as exc:
+                replacement = await _on_model_error(agent, ctx, callback_context, request, exc)
+                if replacement is None:
+                    raise
+                return await _handle_response(agent, ctx, request, replacement, template)
+            if timeout is not None:
+                timeout = response[1]
+            response_ = await _after_model(agent, ctx, callback_context, response[0])
+            event = await _handle_response(agent, ctx, request, response_, template)
+            if event is not None:
+                last = event
+            if last is _HANDED_OVER:
+                return None
+    finally:
+        await responses.aclose()
+    return last
+
+
+_HANDED_OVER = Event(author="", id="handed-over")
+
+
+async def _next_response(
+    responses: AsyncGenerator[LlmResponse, None], timeout: float | None
+) -> tuple[LlmResponse, float | None]:
+    """The model's next response; with a timeout, the time left is returned too.
+
+    The timeout counts only time spent waiting for the model, not time the consumer
+    spends with the events.
+    """
+    if timeout is None:
+        return await anext(responses), None
+    start = trio.current_time()
+    with trio.move_on_after(timeout) as scope:
+        response = await anext(responses)
+    if scope.cancelled_caught:
+        raise TimeoutError(
+            f"The model call took longer than RunConfig.model_call_timeout={timeout} s."
+        )
+    return response, timeout - (trio.current_time() - start)
+
+
+async def _after_model(
+    agent: LlmAgent, ctx: InvocationContext, callback_context: CallbackContext,
+    response: LlmResponse,
+) -> LlmResponse:
+    plugins = ctx.plugin_manager
+    altered: LlmResponse | None = await plugins.run_after_model_callback(
+        callback_context=callback_context, llm_response=response)
+    if altered is None and agent.after_model_callback:
+        altered = await call_chain(agent.after_model_callback,
+                                   callback_context=callback_context, llm_response=response)
+    return altered if altered is not None else response
+
+
+async def _on_model_error(
+    agent: LlmAgent, ctx: InvocationContext, callback_context: CallbackContext,
+    request: LlmRequest, error: Exception,
+) -> LlmResponse | None:
+    replacement: LlmResponse | None = await ctx.plugin_manager.run_on_model_error_callback(
+        callback_context=callback_context, llm_request=request, error=error)
+    if replacement is None and agent.on_model_error_callback:
+        replacement = await call_chain(agent.on_model_error_callback,
+                                       callback_context=callback_context,
+                                       llm_request=request, error=error)
+    return replacement
+
+
+def _to_event(
+    agent: LlmAgent, ctx: InvocationContext, response: LlmResponse, template: EventActions
+) -> Event | None:
+    if (response.content is None and response.error_code is None
+            and not response.interrupted and not response.turn_complete):
+        return None
+    fields: dict[str, Any] = {name: getattr(response, name) for name in _RESPONSE_FIELDS}
+    if template.state_delta or template.artifact_delta:
+        actions = EventActions(state_delta=dict(template.state_delta),
+                               artifact_delta=dict(template.artifact_delta))
+    else:
+        actions = EventActions()
+    return Event(invocation_id=ctx.invocation_id, author=agent.name, branch=ctx.branch,
+                 actions=actions, **fields)
+
+
+async def _handle_response(
+    agent: LlmAgent, ctx: InvocationContext, request: LlmRequest, response: LlmResponse,
+    template: EventActions,
+) -> Event | None:
+    """Emit the event of one model response and run the tools it calls."""
+    event = _to_event(agent, ctx, response, template)
+    if event is None:
+        return None
+    calls = event.get_function_calls()
+    if calls:
+        populate_call_ids(event)
+        event.long_running_tool_ids = long_running_ids(event, request.tools_dict)
+    await emit_agent_event(agent, ctx, event)
+    if not calls or event.partial:
+        return event
+    response_event = await handle_function_calls(agent, ctx, event, request.tools_dict)
+    if response_event is None:
+        return event
+    auth_event = auth_request_event(ctx, response_event)
+    if auth_event is not None:
+        await ctx.emit(auth_event)
+    await emit_agent_event(agent, ctx, response_event)
+    target_name = response_event.actions.transfer_to_agent
+    if target_name:
+        target = agent.root_agent.find_agent(target_name)
+        if target is None:
+            raise ValueError(
+                f"Agent {target_name} not found in the agent tree. Known agents: "
+                f"{', '.join(_agent_names(agent.root_agent))}."
+            )
+        await target._execute(ctx)
+        return _HANDED_OVER
+    return response_event
+
+
+def _agent_names(root: BaseAgent) -> list[str]:
+    names = [root.name]
+    for sub in root.sub_agents:
+        names.extend(_agent_names(sub))
+    return names
+
+
+async def emit_agent_event(agent: LlmAgent, ctx: InvocationContext, event: Event) -> None:
+    """Emit ``event``, first saving the agent's final text under ``output_key``."""
+    if agent.output_key and event.author == agent.name and not event.partial:
+        _save_output(agent, event)
+    await ctx.emit(event)
+
+
+def _save_output(agent: LlmAgent, event: Event) -> None:
+    content = event.content
+    if content is None or not content.parts or not event.is_final_response():
+        return
+    text = "".join(p.text for p in content.parts if p.text and not p.thought)
+    value: Any = text
+    if agent.output_schema is not None:
+        if not text.strip():
+            return
+        value = json.loads(text)
+    assert agent.output_key is not None
+    event.actions.state_delta[agent.output_key] = value
+
+
+# ---- request building ------------------------------------------------------------------
+
+
+async def _preprocess(agent: LlmAgent, ctx: InvocationContext, request: LlmRequest) -> None:
+    llm: BaseLlm = agent.canonical_model
+    request.model = llm.model
+    if agent.generate_content_config is not None:
+        request.config = agent.generate_content_config.model_copy(deep=True)
+    if agent.output_schema is not None:
+        request.set_output_schema(agent.output_schema)
+    instructions: list[str] = []
+    root = agent.root_agent
+    from trio_adk.agents._llm_agent import LlmAgent
+
+    if isinstance(root, LlmAgent) and root.global_instruction:
+        instructions.append(await _instruction(root.global_instruction, ctx))
+    if agent.instruction:
+        instructions.append(await _instruction(agent.instruction, ctx))
+    identity = f'You are an agent. Your internal name is "{agent.name}".'
+    if agent.description:
+        identity += f' The description about you is "{agent.description}".'
+    instructions.append(identity)
+    targets = transfer_targets(agent)
+    if targets:
+        instructions.append(_transfer_instruction(agent, targets))
+    request.append_instructions([i for i in instructions if i])
+    request.contents = build_contents(ctx, agent.name, include=agent.include_contents)
+    tools = await agent.canonical_tools(ReadonlyContext(ctx))
+    if targets:
+        tools = [*tools, TransferToAgentTool([t.name for t in targets])]
+    if tools:
+        tool_context = ToolContext(ctx)
+        for tool in tools:
+            await tool.process_llm_request(tool_context=tool_context, llm_request=request)
+
+
+async def _instruction(instruction: Any, ctx: InvocationContext) -> str:
+    if isinstance(instruction, str):
+        return await inject_session_state(instruction, ctx)
+    result = instruction(ReadonlyContext(ctx))
+    if hasattr(result, "__await__"):
+        result = await result
+    return str(result)
+
+
+def transfer_targets(agent: LlmAgent) -> list[BaseAgent]:
+    """The agents ``agent`` may hand the conversation to."""
+    from trio_adk.agents._llm_agent import LlmAgent
+
+    targets: list[BaseAgent] = list(agent.sub_agents)
+    parent = agent.parent_agent
+    if isinstance(parent, LlmAgent):
+        if not agent.disallow_transfer_to_parent:
+            targets.append(parent)
+        if not agent.disallow_transfer_to_peers:
+            targets.extend(p for p in parent.sub_agents if p is not agent)
+    return targets
+
+
+def _transfer_instruction(agent: LlmAgent, targets: list[BaseAgent]) -> str:
+    lines = ["You can hand the conversation to one of these agents:", ""]
+    for target in targets:
+        lines.append(f"Agent name: {target.name}")
+        lines.append(f"Agent description: {target.description}")
+        lines.append("")
+    lines.append(
+        "If your own description fits the request best, answer it yourself. If another "
+        "agent's description fits better, call the `transfer_to_agent` function with that "
+        "agent's name, and write no other text alongside the function call."
+    )
+    parent = agent.parent_agent
+    if parent is not None and parent in targets:
+        lines.append(
+            f"If no agent fits, including you, transfer to your parent agent `{parent.name}`."
+        )
+    return "\n".join(lines)

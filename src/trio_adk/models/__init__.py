@@ -1,0 +1,9 @@
+"""Models: the request/response types and the registry that resolves model names."""
+
+from trio_adk.models._base_llm import BaseLlm as BaseLlm
+from trio_adk.models._base_llm import BaseLlmConnection as BaseLlmConnection
+from trio_adk.models._llm_request import LlmRequest as LlmRequest
+from trio_adk.models._llm_response import LlmResponse as LlmResponse
+from trio_adk.models._registry import LLMRegistry as LLMRegistry
+
+__all__ = ["BaseLlm", "BaseLlmConnection", "LLMRegistry", "LlmRequest", "LlmResponse"]

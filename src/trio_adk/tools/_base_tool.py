@@ -1,0 +1,65 @@
+"""BaseTool and BaseToolset."""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING, Any
+
+from google.genai import types
+
+if TYPE_CHECKING:
+    from trio_adk.agents._callback_context import ReadonlyContext
+    from trio_adk.models._llm_request import LlmRequest
+    from trio_adk.tools._tool_context import ToolContext
+
+
+class BaseTool(abc.ABC):
+    """A capability the model can call.
+
+    ``run_async`` runs in a task of the invocation's nursery, concurrently with the
+    other calls of the same model turn; it may be cancelled at any ``await`` (the run
+    was cancelled, timed out or closed).  Blocking work belongs in
+    ``trio.to_thread.run_sync``.
+    """
+
+    def __init__(self, *, name: str, description: str, is_long_running: bool = False) -> None:
+        self.name = name
+        self.description = description
+        self.is_long_running = is_long_running
+
+    def _get_declaration(self) -> types.FunctionDeclaration | None:
+        """The declaration sent to the model; ``None`` hides the tool from it."""
+        return None
+
+    async def run_async(self, *, args: dict[str, Any], tool_context: ToolContext) -> Any:
+        """Run the tool with the model's arguments and return its result."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement run_async.")
+
+    async def process_llm_request(
+        self, *, tool_context: ToolContext, llm_request: LlmRequest
+    ) -> None:
+        """Add this tool to the request: by default, declare it and register it."""
+        llm_request.append_tools([self])
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+class BaseToolset(abc.ABC):
+    """A group of tools resolved per request (for example from an MCP server).
+
+    ``close`` is called by ``Runner.close()`` under a deadline; errors are logged.
+    """
+
+    def __init__(self, *, tool_filter: list[str] | None = None) -> None:
+        self.tool_filter = tool_filter
+
+    @abc.abstractmethod
+    async def get_tools(self, readonly_context: ReadonlyContext | None = None) -> list[BaseTool]:
+        """The tools to offer for this request."""
+
+    async def close(self) -> None:
+        """Release the toolset's resources.  Idempotent; default: nothing."""
+
+    def _is_tool_selected(self, tool: BaseTool) -> bool:
+        return self.tool_filter is None or tool.name in self.tool_filter

@@ -1,0 +1,67 @@
+"""Shared helpers for the test suite."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+from google.genai import types
+
+from trio_adk import Runner
+from trio_adk.events import Event
+from trio_adk.sessions import InMemorySessionService
+
+APP = "test_app"
+USER = "user1"
+
+
+def user_text(text: str) -> types.Content:
+    """A user message with one text part."""
+    return types.Content(role="user", parts=[types.Part(text=text)])
+
+
+def texts(events: list[Event]) -> list[str]:
+    """The text of each event that has some (joined per event)."""
+    out = []
+    for event in events:
+        if event.content and event.content.parts:
+            joined = "".join(p.text or "" for p in event.content.parts)
+            if joined:
+                out.append(joined)
+    return out
+
+
+async def collect(gen: AsyncGenerator[Event, None]) -> list[Event]:
+    """Every event of a run, closing the generator properly."""
+    async with aclosing(gen) as events:
+        return [e async for e in events]
+
+
+async def make_runner(agent: Any, *, session_id: str = "s1", plugins: Any = None,
+                      **kwargs: Any) -> Runner:
+    """A Runner over an in-memory session service with session ``session_id`` created."""
+    service = InMemorySessionService()
+    await service.create_session(app_name=APP, user_id=USER, session_id=session_id)
+    return Runner(app_name=APP, agent=agent, session_service=service, plugins=plugins,
+                  **kwargs)
+
+
+async def run_text(runner: Runner, text: str, *, session_id: str = "s1",
+                   **kwargs: Any) -> list[Event]:
+    """Run one user turn and collect its events."""
+    return await collect(runner.run_async(user_id=USER, session_id=session_id,
+                                          new_message=user_text(text), **kwargs))
+
+
+async def stored_events(runner: Runner, session_id: str = "s1") -> list[Event]:
+    """The events the session service holds for the session."""
+    session = await runner.session_service.get_session(app_name=APP, user_id=USER,
+                                                       session_id=session_id)
+    assert session is not None
+    return session.events
+
+
+async def aiter_list(items: list[Any]) -> AsyncIterator[Any]:
+    for item in items:
+        yield item
