@@ -157,6 +157,7 @@ class Run:
         self.ctx = ctx
         plugins = runner.plugin_manager
 
+        assert message is not None
         replaced = await plugins.run_on_user_message_callback(
             invocation_context=ctx, user_message=message)
         if replaced is not None:
@@ -288,9 +289,9 @@ def _merge_replacement(original: Event, replacement: Event) -> Event:
         if name in _KEEP:
             continue
         value = getattr(replacement, name)
-        default = field.default
+        default: Any = field.default
         if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            is_default = value == default.factory()  # type: ignore[misc]
+            is_default = value == default.factory()
         else:
             is_default = value == default
         if name == "author" and not value:

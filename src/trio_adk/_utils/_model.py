@@ -72,6 +72,6 @@ class ModelMixin:
     def __copy__(self) -> Self:
         cls = type(self)
         new = cls.__new__(cls)
-        for a in attrs.fields(cls):  # type: ignore[misc]
+        for a in attrs.fields(cls):  # type: ignore[arg-type]
             object.__setattr__(new, a.name, getattr(self, a.name))
         return new

@@ -30,7 +30,9 @@ class Rendezvous(Generic[T]):
         self._consumer_closed = False
         self._lock = trio.Lock()
 
-    async def deliver(self, item: T, commit: Callable[[T], Awaitable[object]] | None = None) -> None:
+    async def deliver(
+        self, item: T, commit: Callable[[T], Awaitable[object]] | None = None
+    ) -> None:
         """Give ``item`` to the consumer, committing it first; returns once handed over.
 
         Raises ``trio.BrokenResourceError`` when the consumer has gone.  Cancellation

@@ -9,13 +9,12 @@ from google.genai import types
 from pydantic import BaseModel, PrivateAttr, field_validator
 
 from trio_adk.agents._base_agent import AgentCallback, BaseAgent, _native
+from trio_adk.agents._callback_context import ReadonlyContext
 from trio_adk.events._event import Event
 from trio_adk.models._base_llm import BaseLlm
 from trio_adk.models._registry import LLMRegistry
 from trio_adk.tools._base_tool import BaseTool, BaseToolset
 from trio_adk.tools._function_tool import as_tool
-
-from trio_adk.agents._callback_context import ReadonlyContext
 
 if TYPE_CHECKING:
     from trio_adk.agents._invocation_context import InvocationContext

@@ -114,10 +114,10 @@ def _pair_function_responses(events: list[Event]) -> list[Event]:
         else:
             result_slots.append(event)
     ordered: list[Event] = []
-    for index, event in enumerate(result_slots):
-        if event is None:
+    for index, slot in enumerate(result_slots):
+        if slot is None:
             continue
-        ordered.append(event)
+        ordered.append(slot)
         if index in responses_for:
             template = response_author[index]
             ordered.append(Event(

@@ -100,23 +100,23 @@ _HANDED_OVER = Event(author="", id="handed-over")
 
 
 async def _next_response(
-    responses: AsyncGenerator[LlmResponse, None], timeout: float | None
+    responses: AsyncGenerator[LlmResponse, None], budget: float | None
 ) -> tuple[LlmResponse, float | None]:
     """The model's next response; with a timeout, the time left is returned too.
 
     The timeout counts only time spent waiting for the model, not time the consumer
     spends with the events.
     """
-    if timeout is None:
+    if budget is None:
         return await anext(responses), None
     start = trio.current_time()
-    with trio.move_on_after(timeout) as scope:
+    with trio.move_on_after(budget) as scope:
         response = await anext(responses)
     if scope.cancelled_caught:
         raise TimeoutError(
-            f"The model call took longer than RunConfig.model_call_timeout={timeout} s."
+            "The model call took longer than RunConfig.model_call_timeout allows."
         )
-    return response, timeout - (trio.current_time() - start)
+    return response, budget - (trio.current_time() - start)
 
 
 async def _after_model(

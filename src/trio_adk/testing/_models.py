@@ -192,7 +192,7 @@ class FunctionModel(BaseLlm):
         """Every request received, in order."""
         return self._requests
 
-    async def generate_content_async(  # type: ignore[override]
+    async def generate_content_async(
         self, llm_request: LlmRequest, stream: bool = False
     ) -> AsyncGenerator[LlmResponse, None]:
         self._requests.append(llm_request)
