@@ -85,6 +85,8 @@ class Run:
 
     async def wait_done(self, grace: float = CLEANUP_GRACE) -> None:
         """Wait, shielded and bounded by ``grace``, until the run's cleanup finished."""
+        if self.done.is_set():
+            return
         with trio.move_on_after(grace) as scope:
             scope.shield = True
             await self.done.wait()
@@ -96,8 +98,7 @@ class Run:
             error: BaseException | None = None
             try:
                 with self.cancel_scope:
-                    async with trio.open_nursery() as nursery:
-                        await self._invoke(nursery)
+                    await self._invoke()
             except BaseExceptionGroup as group:
                 error = single_error(group)
                 if error is None:
@@ -107,6 +108,8 @@ class Run:
                     elif cancelled is not None:
                         # Cancelled from outside (the trio run is ending): let it through.
                         raise _first_leaf(cancelled) from None
+            except Exception as exc:
+                error = exc
             if error is not None and not isinstance(
                 error, trio.BrokenResourceError | trio.ClosedResourceError
             ):
@@ -133,7 +136,7 @@ class Run:
 
     # ---- the invocation ---------------------------------------------------------------
 
-    async def _invoke(self, nursery: trio.Nursery) -> None:
+    async def _invoke(self) -> None:
         runner = self.runner
         request = self.request
         message = request.new_message
@@ -152,7 +155,6 @@ class Run:
             session=session,
             run_config=run_config,
         )
-        ctx._shared.nursery = nursery
         ctx._emit = self._emit
         self.ctx = ctx
         plugins = runner.plugin_manager

@@ -17,7 +17,7 @@ class Rendezvous(Generic[T]):
     runs ``commit(item)`` and hands the item over.  When ``commit`` does not await (as
     with the in-memory session store), commit and hand-over happen with no checkpoint
     in between: an item is committed if and only if the consumer receives it.  Producers
-    are served in FIFO order.  Trio-only; one trio run.
+    are served in FIFO order of waking.  Trio-only; one trio run.
     """
 
     def __init__(self) -> None:
@@ -28,7 +28,7 @@ class Rendezvous(Generic[T]):
         self._has_item = False
         self._producer_closed = False
         self._consumer_closed = False
-        self._lock = trio.Lock()
+        self._busy = False  # a producer is between "consumer waiting" and hand-over
 
     async def deliver(
         self, item: T, commit: Callable[[T], Awaitable[object]] | None = None
@@ -38,20 +38,27 @@ class Rendezvous(Generic[T]):
         Raises ``trio.BrokenResourceError`` when the consumer has gone.  Cancellation
         while waiting for the consumer: nothing was committed or delivered.
         """
-        async with self._lock:
-            while not self._consumer_waiting:
-                if self._consumer_closed:
-                    raise trio.BrokenResourceError("the consumer has gone")
-                await self._producer_lot.park()
+        while not self._consumer_waiting or self._busy:
+            if self._consumer_closed:
+                raise trio.BrokenResourceError("the consumer has gone")
+            await self._producer_lot.park()
+        # Fast path: the consumer is parked in receive(); no checkpoint until hand-over.
+        self._busy = True
+        try:
             if commit is not None:
                 await commit(item)
             if not self._consumer_waiting:
                 # Only possible when ``commit`` awaited and the consumer left meanwhile.
-                raise trio.BrokenResourceError("the consumer left while the item was committed")
+                raise trio.BrokenResourceError(
+                    "the consumer left while the item was committed")
             self._item = item
             self._has_item = True
             self._consumer_waiting = False
             self._consumer_lot.unpark()
+        finally:
+            self._busy = False
+            if self._producer_lot:
+                self._producer_lot.unpark()
 
     async def receive(self) -> T:
         """The next item; ``trio.EndOfChannel`` once the producer side is closed.

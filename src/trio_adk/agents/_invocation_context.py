@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +9,7 @@ import attrs
 import trio
 from google.genai import types
 
+from trio_adk._utils._ids import new_uuid4
 from trio_adk.agents._run_config import RunConfig
 from trio_adk.errors import LlmCallsLimitExceededError
 
@@ -29,7 +29,7 @@ EmitFn = Callable[["Event"], Awaitable[None]]
 
 def new_invocation_context_id() -> str:
     """A fresh invocation id: ``e-<uuid4>``."""
-    return "e-" + str(uuid.uuid4())
+    return "e-" + new_uuid4()
 
 
 class _Shared:

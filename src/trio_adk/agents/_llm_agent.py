@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from google.genai import types
-from pydantic import BaseModel, PrivateAttr, field_validator
+from pydantic import BaseModel, field_validator
 
 from trio_adk.agents._base_agent import AgentCallback, BaseAgent, _native
 from trio_adk.agents._callback_context import ReadonlyContext
@@ -54,9 +54,6 @@ class LlmAgent(BaseAgent):
     after_tool_callback: AgentCallback | Sequence[AgentCallback] | None = None
     on_tool_error_callback: AgentCallback | Sequence[AgentCallback] | None = None
 
-    _llm: BaseLlm | None = PrivateAttr(default=None)
-    _static_tools: list[BaseTool] = PrivateAttr(default_factory=list)
-    _toolsets: list[BaseToolset] = PrivateAttr(default_factory=list)
 
     @field_validator("generate_content_config")
     @classmethod
@@ -78,21 +75,35 @@ class LlmAgent(BaseAgent):
 
     def model_post_init(self, context: Any, /) -> None:
         super().model_post_init(context)
+        static: list[BaseTool] = []
+        toolsets: list[BaseToolset] = []
         for entry in self.tools:
             if isinstance(entry, BaseToolset):
-                self._toolsets.append(entry)
+                toolsets.append(entry)
             else:
-                self._static_tools.append(as_tool(entry))
+                static.append(as_tool(entry))
+        # Plain instance attributes, not pydantic private ones: read on every model step.
+        self.__dict__["_static_tools"] = static
+        self.__dict__["_toolsets"] = toolsets
+
+    @property
+    def _static_tools(self) -> list[BaseTool]:
+        return self.__dict__["_static_tools"]  # type: ignore[no-any-return]
+
+    @property
+    def _toolsets(self) -> list[BaseToolset]:
+        return self.__dict__["_toolsets"]  # type: ignore[no-any-return]
 
     @property
     def canonical_model(self) -> BaseLlm:
         """The model this agent calls (resolved once and cached)."""
-        if self._llm is not None:
-            return self._llm
+        cached: BaseLlm | None = self.__dict__.get("_resolved_llm")
+        if cached is not None:
+            return cached
         if isinstance(self.model, BaseLlm):
-            self._llm = self.model
+            llm = self.model
         elif self.model:
-            self._llm = LLMRegistry.new_llm(self.model)
+            llm = LLMRegistry.new_llm(self.model)
         else:
             ancestor = self.parent_agent
             while ancestor is not None:
@@ -103,7 +114,15 @@ class LlmAgent(BaseAgent):
                 f"No model found for {self.name}. Set `model=` on this agent or on an "
                 "LlmAgent ancestor."
             )
-        return self._llm
+        # Kept in the instance dict, not a pydantic private attribute: this is read
+        # on every model step and private-attribute access is slow.
+        self.__dict__["_resolved_llm"] = llm
+        return llm
+
+    @property
+    def _llm(self) -> BaseLlm | None:
+        """The resolved model, if it was resolved already."""
+        return self.__dict__.get("_resolved_llm")
 
     async def canonical_tools(self, ctx: ReadonlyContext | None = None) -> list[BaseTool]:
         """The tools offered to the model: functions wrapped, toolsets expanded."""

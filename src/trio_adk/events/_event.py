@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 import attrs
 from google.genai import types
 
+from trio_adk._utils._ids import new_uuid4
 from trio_adk.events._event_actions import EventActions
 from trio_adk.models._llm_response import LlmResponse
 
 
 def _new_id() -> str:
-    return str(uuid.uuid4())
+    return new_uuid4()
 
 
 @attrs.define(kw_only=True)

@@ -21,9 +21,10 @@ def build_contents(ctx: InvocationContext, agent_name: str, *, include: str) -> 
 
     Keeps events with content in the agent's branch, rewrites other agents' turns as
     user-role "For context:" text, puts each function response right after its call,
-    and strips client-assigned call ids.  Session events are never modified: contents
-    that change are copies, and every returned Content is a fresh object (its parts
-    may be changed by callbacks without touching the session).
+    and strips client-assigned call ids.  Session events are never modified: every
+    returned Content and its ``parts`` list are fresh objects, so callbacks may add,
+    remove or replace parts freely.  Part objects without function calls or responses
+    are shared with the session: replace a part rather than editing it in place.
     """
     events = ctx.session.events
     branch = ctx.branch
@@ -135,6 +136,8 @@ def _strip_id(value: str | None) -> str | None:
 
 
 def _copy_part(part: types.Part) -> types.Part:
+    if part.function_call is None and part.function_response is None:
+        return part
     new = part.model_copy()
     if part.function_call is not None:
         call = part.function_call.model_copy()

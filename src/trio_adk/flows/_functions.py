@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -11,6 +10,7 @@ from google.genai import types
 
 from trio_adk._utils._callbacks import call_chain
 from trio_adk._utils._groups import single_error
+from trio_adk._utils._ids import new_uuid4
 from trio_adk.errors import ToolNotFoundError
 from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 def new_call_id() -> str:
     """A client-assigned function-call id (``adk-<uuid4>``)."""
-    return CLIENT_ID_PREFIX + str(uuid.uuid4())
+    return CLIENT_ID_PREFIX + new_uuid4()
 
 
 def populate_call_ids(event: Event) -> None:

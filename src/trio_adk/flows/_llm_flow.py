@@ -251,7 +251,7 @@ async def _preprocess(agent: LlmAgent, ctx: InvocationContext, request: LlmReque
         instructions.append(_transfer_instruction(agent, targets))
     request.append_instructions([i for i in instructions if i])
     request.contents = build_contents(ctx, agent.name, include=agent.include_contents)
-    tools = await agent.canonical_tools(ReadonlyContext(ctx))
+    tools = await agent.canonical_tools(ReadonlyContext(ctx) if agent._toolsets else None)
     if targets:
         tools = [*tools, TransferToAgentTool([t.name for t in targets])]
     if tools:

@@ -85,7 +85,16 @@ def _as_reply(item: ReplyLike) -> Reply:
 
 
 def _model_content(parts: list[types.Part]) -> types.Content:
-    return types.Content(role="model", parts=parts)
+    # Shallow copies of already-validated parts: every reply gets fresh objects, without
+    # paying pydantic validation per reply.
+    return types.Content.model_construct(role="model", parts=parts)
+
+
+def _text_part(value: str) -> types.Part:
+    return _EMPTY_PART.model_copy(update={"text": value})
+
+
+_EMPTY_PART = types.Part()
 
 
 async def _play(reply: Reply, stream: bool) -> AsyncGenerator[LlmResponse, None]:
@@ -101,15 +110,15 @@ async def _play(reply: Reply, stream: bool) -> AsyncGenerator[LlmResponse, None]
             for index, piece in enumerate(reply.chunks):
                 if index and reply.chunk_delay:
                     await trio.sleep(reply.chunk_delay)
-                yield LlmResponse(content=_model_content([types.Part(text=piece)]), partial=True)
-        yield LlmResponse(content=_model_content([types.Part(text="".join(reply.chunks))]),
+                yield LlmResponse(content=_model_content([_text_part(piece)]), partial=True)
+        yield LlmResponse(content=_model_content([_text_part("".join(reply.chunks))]),
                           turn_complete=True if stream else None,
                           finish_reason=types.FinishReason.STOP)
         return
     if reply.parts is not None:
         content = _model_content([p.model_copy(deep=True) for p in reply.parts])
     else:
-        content = _model_content([types.Part(text=reply.text or "")])
+        content = _model_content([_text_part(reply.text or "")])
     if stream:
         yield LlmResponse(content=content, partial=True)
         content = content.model_copy(deep=True)
