@@ -1,0 +1,8 @@
+"""ADK-compatible import path.
+
+Re-exports for ``google.adk.tools.base_toolset``.
+"""
+
+from trio_adk.tools._base_tool import BaseToolset as BaseToolset
+
+__all__ = ["BaseToolset"]
