@@ -110,12 +110,17 @@ class Run:
                         raise _first_leaf(cancelled) from None
             except Exception as exc:
                 error = exc
-            if error is not None and not isinstance(
-                error, trio.BrokenResourceError | trio.ClosedResourceError
-            ):
-                self.error = error
-            elif self.consumer_left:
+            if isinstance(error, trio.BrokenResourceError | trio.ClosedResourceError):
+                error = None  # the consumer went away while an event was handed over
+            if self.consumer_left:
+                # The consumer closed the stream before its end: from its side the run
+                # ended early, so after_run runs; an error it will never see is logged.
+                if error is not None:
+                    _log.error("Run failed after its consumer left: %r", self,
+                               exc_info=error)
                 await self._after_run_on_early_close()
+            elif error is not None:
+                self.error = error
         finally:
             self.handoff.close_producer()
             self.runner._runs.discard(self)
