@@ -71,6 +71,17 @@ class AfterRun(BasePlugin):
         self.count += 1
 
 
+def _delivered_all(script_a: list[Step], script_b: list[Step] | None,
+                   stored: list[Event]) -> bool:
+    scripts = [("a", script_a)] + ([("b", script_b)] if script_b is not None else [])
+    expected = sorted(f"{name}:{arg}" for name, script in scripts
+                      for kind, arg in script if kind == "text")
+    got = sorted(e.content.parts[0].text or "" for e in stored
+                 if e.content and e.content.parts)
+    failing = any(kind == "fail" for _, script in scripts for kind, _ in script)
+    return not failing and expected == got
+
+
 async def _scenario(script_a: list[Step], script_b: list[Step] | None, leave_after: int | None,
                     deadline: int | None) -> None:
     if script_b is None:
@@ -97,9 +108,10 @@ async def _scenario(script_a: list[Step], script_b: list[Step] | None, leave_aft
         except Boom as exc:
             error = exc
         except ExceptionGroup as group:  # several branches failed at the same instant
-            assert all(isinstance(e, Boom) for e in group.exceptions), group
-            assert len(group.exceptions) > 1, "a single error must arrive unwrapped"
             error = group
+    if isinstance(error, ExceptionGroup):
+        assert all(isinstance(e, Boom) for e in error.exceptions), error
+        assert len(error.exceptions) > 1, "a single error must arrive unwrapped"
     timed_out = scope.cancelled_caught
 
     session = await service.get_session(app_name=APP, user_id=USER, session_id="s")
@@ -108,7 +120,13 @@ async def _scenario(script_a: list[Step], script_b: list[Step] | None, leave_aft
     assert [e.id for e in received if not e.partial] == [e.id for e in stored]
     assert len({e.id for e in stored}) == len(stored)
     completed = error is None and not left and not timed_out
-    assert (1 if completed or left else 0) == plugin.count
+    if timed_out and not left:
+        # A deadline that fires at the instant the run finished may find after_run done;
+        # before the whole script was delivered, it must not have run.
+        allowed = {0, 1} if _delivered_all(script_a, script_b, stored) else {0}
+        assert plugin.count in allowed
+    else:
+        assert (1 if completed or left else 0) == plugin.count
     assert not list(ACTIVE_RUNS)
     await runner.close()
 

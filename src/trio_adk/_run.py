@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import math
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -11,9 +12,8 @@ import attrs
 import trio
 from google.genai import types
 
-from trio_adk._utils._groups import single_error
-from trio_adk._utils._rendezvous import Rendezvous
-from trio_adk.agents._base_agent import BaseAgent
+from trio_adk._utils._rendezvous import ConsumerGone, Rendezvous
+from trio_adk.agents._base_agent import BaseAgent, reap_children
 from trio_adk.agents._invocation_context import InvocationContext, new_invocation_context_id
 from trio_adk.agents._llm_agent import LlmAgent
 from trio_adk.agents._run_config import RunConfig
@@ -99,19 +99,14 @@ class Run:
             try:
                 with self.cancel_scope:
                     await self._invoke()
-            except BaseExceptionGroup as group:
-                error = single_error(group)
-                if error is None:
-                    cancelled, rest = group.split(trio.Cancelled)
-                    if rest is not None:
-                        error = rest
-                    elif cancelled is not None:
-                        # Cancelled from outside (the trio run is ending): let it through.
-                        raise _first_leaf(cancelled) from None
-            except Exception as exc:
+            except trio.Cancelled as exc:
+                if trio.current_effective_deadline() == -math.inf:
+                    raise  # cancelled from outside (the trio run is ending)
+                error = _leaked_cancel(exc)
+            except ConsumerGone:
+                pass  # the consumer went away while an event was being handed over
+            except BaseException as exc:  # delivered to the consumer, never dropped
                 error = exc
-            if isinstance(error, trio.BrokenResourceError | trio.ClosedResourceError):
-                error = None  # the consumer went away while an event was handed over
             if self.consumer_left:
                 # The consumer closed the stream before its end: from its side the run
                 # ended early, so after_run runs; an error it will never see is logged.
@@ -122,6 +117,8 @@ class Run:
             elif error is not None:
                 self.error = error
         finally:
+            if self.ctx is not None:
+                await reap_children(self.ctx._shared)
             self.handoff.close_producer()
             self.runner._runs.discard(self)
             ACTIVE_RUNS.discard(self)
@@ -217,11 +214,15 @@ class Run:
         await ctx.session_service.append_event(ctx.session, event)
 
 
-def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    first = group.exceptions[0]
-    if isinstance(first, BaseExceptionGroup):
-        return _first_leaf(first)
-    return first
+def _leaked_cancel(exc: trio.Cancelled) -> RuntimeError:
+    error = RuntimeError(
+        "The agent raised trio.Cancelled although the run was not cancelled: a cancel "
+        "scope or nursery was held across `yield` in an async generator and expired while "
+        "the generator was suspended. Keep cancel scopes and nurseries inside one step of "
+        "the generator (see trio's notes on async generators)."
+    )
+    error.__cause__ = exc
+    return error
 
 
 def _check_message(message: types.Content | None) -> None:

@@ -73,6 +73,8 @@ class Runner:
     ) -> None:
         if not isinstance(app_name, str) or not app_name:
             raise ValueError("Runner needs a non-empty app_name.")
+        if agent is None:
+            raise ValueError("Runner needs an agent: pass agent=<your root agent>.")
         if not isinstance(agent, BaseAgent):
             raise TypeError(
                 f"Runner needs an agent (a BaseAgent such as LlmAgent), got {type(agent)!r}."

@@ -1,28 +1,35 @@
-"""Helpers for trio's strict exception groups."""
+"""Running concurrent children so their errors arrive unchanged."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
 
 import trio
 
 
-def single_error(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    """The one non-``Cancelled`` leaf of ``group``, or ``None`` when there are several.
+async def run_all(jobs: Sequence[tuple[str, Callable[[], Awaitable[None]]]]) -> None:
+    """Run ``jobs`` concurrently in one nursery; the first failure cancels the rest.
 
-    A nursery reports a single failing child as a group of one (plus ``Cancelled`` leaves
-    of the siblings it cancelled); callers want that one exception, unwrapped.
+    Each job's exception is recorded where it is raised, so it reaches the caller as
+    the very object the job raised (its type, groups raised by user code included),
+    never rebuilt or wrapped by the nursery.  When several jobs fail before the others
+    are cancelled, the caller gets an ``ExceptionGroup`` of those errors.  Cancellation
+    from outside cancels every job and propagates.
     """
-    leaves = list(_leaves(group))
-    errors = [e for e in leaves if not isinstance(e, trio.Cancelled)]
+    errors: list[Exception] = []
+
+    async with trio.open_nursery() as nursery:
+
+        async def guarded(job: Callable[[], Awaitable[None]]) -> None:
+            try:
+                await job()
+            except Exception as exc:
+                errors.append(exc)
+                nursery.cancel_scope.cancel()
+
+        for name, job in jobs:
+            nursery.start_soon(guarded, job, name=name)
     if len(errors) == 1:
-        return errors[0]
-    return None
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
-    out: list[BaseException] = []
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            out.extend(_leaves(exc))
-        else:
-            out.append(exc)
-    return out
+        raise errors[0]
+    if errors:
+        raise ExceptionGroup("several concurrent tasks failed", errors)

@@ -10,6 +10,10 @@ import trio
 T = TypeVar("T")
 
 
+class ConsumerGone(trio.BrokenResourceError):
+    """The consumer of a :class:`Rendezvous` has gone; raised to producers."""
+
+
 class Rendezvous(Generic[T]):
     """Hands items from producers to one consumer, one at a time, with no buffer.
 
@@ -35,12 +39,12 @@ class Rendezvous(Generic[T]):
     ) -> None:
         """Give ``item`` to the consumer, committing it first; returns once handed over.
 
-        Raises ``trio.BrokenResourceError`` when the consumer has gone.  Cancellation
+        Raises :class:`ConsumerGone` when the consumer has gone.  Cancellation
         while waiting for the consumer: nothing was committed or delivered.
         """
         while not self._consumer_waiting or self._busy:
             if self._consumer_closed:
-                raise trio.BrokenResourceError("the consumer has gone")
+                raise ConsumerGone("the consumer has gone")
             await self._producer_lot.park()
         # Fast path: the consumer is parked in receive(); no checkpoint until hand-over.
         self._busy = True
@@ -49,8 +53,7 @@ class Rendezvous(Generic[T]):
                 await commit(item)
             if not self._consumer_waiting:
                 # Only possible when ``commit`` awaited and the consumer left meanwhile.
-                raise trio.BrokenResourceError(
-                    "the consumer left while the item was committed")
+                raise ConsumerGone("the consumer left while the item was committed")
             self._item = item
             self._has_item = True
             self._consumer_waiting = False
@@ -87,6 +90,6 @@ class Rendezvous(Generic[T]):
         self._consumer_lot.unpark_all()
 
     def close_consumer(self) -> None:
-        """The consumer has gone: producers raise ``BrokenResourceError``."""
+        """The consumer has gone: producers raise :class:`ConsumerGone`."""
         self._consumer_closed = True
         self._producer_lot.unpark_all()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import math
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+import attrs
 import trio
 from google.genai import types
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -243,15 +246,57 @@ def _ended(ctx: InvocationContext) -> bool:
 async def _drive_generator(agen: AsyncGenerator[Event, None], ctx: InvocationContext) -> None:
     """Emit every event of a user-written generator, the generator isolated in a task."""
 
+    exhausted = False
+
     @trio.as_safe_channel
     async def isolated() -> AsyncGenerator[Event, None]:
+        nonlocal exhausted
         async with aclosing(agen):
             async for event in agen:
                 yield event
+            exhausted = True
 
-    async with isolated() as events:
-        async for event in events:
-            await ctx.emit(event)
+    leaked: BaseException | None = None
+    try:
+        async with isolated() as events:
+            async for event in events:
+                await ctx.emit(event)
+    except trio.Cancelled as exc:
+        if trio.current_effective_deadline() == -math.inf:
+            raise
+        leaked = exc
+    if leaked is not None or not exhausted:
+        raise RuntimeError(
+            f"Agent {ctx.agent.name} was cut short although its run was not cancelled: "
+            "its _run_async_impl held a cancel scope or nursery across `yield`, which "
+            "expired while the generator was suspended. Keep cancel scopes and nurseries "
+            "within one step of the generator (see trio's notes on async generators)."
+        ) from leaked
+
+
+@attrs.define(eq=False)
+class _Child:
+    """An agent task started by ``BaseAgent.run_async``: its scope and completion."""
+
+    name: str
+    scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
+    done: trio.Event = attrs.field(factory=trio.Event)
+
+
+async def reap_children(shared: Any) -> None:
+    """Cancel agent tasks that are still running and wait (shielded, bounded) for them."""
+    children: set[_Child] = shared.children
+    if not children:
+        return
+    for child in list(children):
+        child.scope.cancel()
+    with trio.move_on_after(_CLEANUP_GRACE) as cleanup:
+        cleanup.shield = True
+        for child in list(children):
+            await child.done.wait()
+    if cleanup.cancelled_caught:
+        _log.warning("Agent tasks %s did not finish their cleanup within %.1f s.",
+                     sorted(c.name for c in children), _CLEANUP_GRACE)
 
 
 def _stream_body(agent: BaseAgent, ctx: InvocationContext) -> AsyncGenerator[Event, None]:
@@ -266,30 +311,37 @@ async def _stream(
 ) -> AsyncGenerator[Event, None]:
     """The run-task pattern: ``body`` runs in a task and emits; this only relays.
 
-    The task lives in the invocation's nursery (or a system task when the context has
-    none), under its own cancel scope.  Nothing here holds a scope across ``yield``.
+    The task is registered with the invocation, which cancels and awaits it if it is
+    still running when the run ends (for example when the generator was abandoned
+    without ``aclose()``).  It inherits the caller's contextvars.  Nothing here holds a
+    cancel scope across ``yield``.
     """
     send, receive = trio.open_memory_channel[Event](0)
-    scope = trio.CancelScope()
-    done = trio.Event()
+    child = _Child(name=name)
+    children: set[_Child] = parent_context._shared.children
     failure: list[BaseException] = []
+    consumer_left = False
 
     async def drive() -> None:
         try:
-            with scope, send:
+            with child.scope, send:
                 await body(parent_context._with_emit(send.send))
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass  # the consumer went away; our scope was or will be cancelled
-        except Exception as exc:
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            if not consumer_left:  # the body's own error, not our closed channel
+                failure.append(exc)
+        except trio.Cancelled:
+            if trio.current_effective_deadline() == -math.inf:
+                raise
+            failure.append(RuntimeError(f"Agent {name} leaked trio.Cancelled."))
+        except BaseException as exc:
             failure.append(exc)
         finally:
-            done.set()
+            children.discard(child)
+            child.done.set()
 
-    nursery = parent_context._shared.nursery
-    if nursery is not None:
-        nursery.start_soon(drive, name=f"trio_adk.agent:{name}")
-    else:
-        trio.lowlevel.spawn_system_task(drive, name=f"trio_adk.agent:{name}")
+    children.add(child)
+    trio.lowlevel.spawn_system_task(drive, name=f"trio_adk.agent:{name}",
+                                    context=contextvars.copy_context())
     finished = False
     try:
         with receive:
@@ -298,10 +350,11 @@ async def _stream(
         finished = True
     finally:
         if not finished:
-            scope.cancel()
+            consumer_left = True
+            child.scope.cancel()
         with trio.move_on_after(_CLEANUP_GRACE) as cleanup:
             cleanup.shield = True
-            await done.wait()
+            await child.done.wait()
         if cleanup.cancelled_caught:
             _log.warning("Agent %s did not finish its cleanup within %.1f s.",
                          name, _CLEANUP_GRACE)

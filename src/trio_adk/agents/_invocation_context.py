@@ -35,13 +35,14 @@ def new_invocation_context_id() -> str:
 class _Shared:
     """State shared by every copy of one invocation's context (per invocation)."""
 
-    __slots__ = ("llm_calls", "nursery", "tool_limiter")
+    __slots__ = ("children", "llm_calls", "tool_limiter")
 
     def __init__(self) -> None:
         self.llm_calls = 0
         self.tool_limiter: trio.CapacityLimiter | None = None
-        # The run's nursery: hosts agent tasks started by ``BaseAgent.run_async``.
-        self.nursery: trio.Nursery | None = None
+        # Agent tasks started by ``BaseAgent.run_async`` and not finished yet; the run
+        # cancels and awaits any left when it ends.
+        self.children: set[Any] = set()
 
 
 async def _no_sink(event: Event) -> None:

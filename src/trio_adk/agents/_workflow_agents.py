@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
-import trio
-
-from trio_adk._utils._groups import single_error
+from trio_adk._utils._groups import run_all
 from trio_adk.agents._base_agent import BaseAgent, _native, _stream_body
 from trio_adk.events._event import Event
 
@@ -47,27 +46,19 @@ class ParallelAgent(_WorkflowAgent):
     async def _run_impl(self, ctx: InvocationContext) -> None:
         if not self.sub_agents:
             return
-        error: BaseException | None = None
-        try:
-            async with trio.open_nursery() as nursery:
-                for sub in self.sub_agents:
-                    branch = f"{ctx.branch}.{self.name}.{sub.name}" if ctx.branch \
-                        else f"{self.name}.{sub.name}"
-                    sub_ctx = ctx.model_copy(update={"branch": branch})
-                    nursery.start_soon(sub._execute, sub_ctx,
-                                       name=f"trio_adk.parallel:{branch}")
-        except BaseExceptionGroup as group:
-            error = single_error(group)
-            if error is None:
-                raise
-        if error is not None:
-            raise error
+        jobs = []
+        for sub in self.sub_agents:
+            branch = f"{ctx.branch}.{self.name}.{sub.name}" if ctx.branch \
+                else f"{self.name}.{sub.name}"
+            sub_ctx = ctx.model_copy(update={"branch": branch})
+            jobs.append((f"trio_adk.parallel:{branch}", functools.partial(sub._execute, sub_ctx)))
+        await run_all(jobs)
 
 
 class LoopAgent(_WorkflowAgent):
     """Runs its sub-agents in order, again and again.
 
-    Stops after ``max_iterations`` full passes (``None``: no limit), or when a sub-agent
+    Stops after ``max_iterations`` full passes (``None`` or 0: no limit), or when a sub-agent
     emits an event with ``actions.escalate`` (that sub-agent finishes first).
     """
 
@@ -84,7 +75,7 @@ class LoopAgent(_WorkflowAgent):
 
         watched = ctx._with_emit(watch)
         passes = 0
-        while self.max_iterations is None or passes < self.max_iterations:
+        while not self.max_iterations or passes < self.max_iterations:
             for sub in self.sub_agents:
                 await sub._execute(watched)
                 if escalated:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import trio
 from google.genai import types
 
 from trio_adk._utils._callbacks import call_chain
-from trio_adk._utils._groups import single_error
+from trio_adk._utils._groups import run_all
 from trio_adk._utils._ids import new_uuid4
 from trio_adk.errors import ToolNotFoundError
 from trio_adk.events._event import Event
@@ -72,20 +72,12 @@ async def handle_function_calls(
         return single
     results: list[Event | None] = [None] * len(calls)
 
-    async def run_one(index: int, call: types.FunctionCall) -> None:
-        results[index] = await _run_call(agent, ctx, call, tools)
+    def job(index: int, call: types.FunctionCall) -> Callable[[], Awaitable[None]]:
+        async def run_one() -> None:
+            results[index] = await _run_call(agent, ctx, call, tools)
+        return run_one
 
-    error: BaseException | None = None
-    try:
-        async with trio.open_nursery() as nursery:
-            for index, call in enumerate(calls):
-                nursery.start_soon(run_one, index, call, name=f"trio_adk.tool:{call.name}")
-    except BaseExceptionGroup as group:
-        error = single_error(group)
-        if error is None:
-            raise
-    if error is not None:
-        raise error
+    await run_all([(f"trio_adk.tool:{call.name}", job(i, call)) for i, call in enumerate(calls)])
     return merge_response_events([e for e in results if e is not None])
 
 
