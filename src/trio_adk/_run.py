@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextvars
 import logging
 import math
+import threading
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -43,6 +45,7 @@ class RunRequest:
     new_message: types.Content | None
     state_delta: dict[str, Any] | None = None
     run_config: RunConfig = attrs.field(factory=RunConfig)
+    timeout: float | None = None
 
 
 class Run:
@@ -57,12 +60,19 @@ class Run:
         self.request = request
         self.cancel_scope = trio.CancelScope()
         self.done = trio.Event()
+        # Set together with ``done``; lets other threads and trio runs wait for the end.
+        self.finished = threading.Event()
+        # Called (on the run's thread) right after ``finished`` is set.
+        self.on_finished: list[Callable[[], None]] = []
+        self.token: trio.lowlevel.TrioToken | None = None
         self.handoff: Rendezvous[Event] = Rendezvous()
         self.error: BaseException | None = None
         self.closed_by_runner = False
         self.consumer_left = False
         self.ctx: InvocationContext | None = None
+        self._cancel_requested = False
         self._after_run_done = False
+        self._gate_key: tuple[str, str, str] | None = None
 
     def __repr__(self) -> str:
         state = "done" if self.done.is_set() else "running"
@@ -70,18 +80,56 @@ class Run:
                 f"user={self.request.user_id!r}>")
 
     def start(self) -> None:
-        """Start the run task in the trio run of the caller (a system task)."""
+        """Start the run task in the current trio run (a system task).
+
+        Called from a trio task, or from asyncio code on the thread hosting a trio guest
+        run.  The task inherits the caller's contextvars.
+        """
         ACTIVE_RUNS.add(self)
+        self.token = trio.lowlevel.current_trio_token()
+        if self.request.timeout is not None:
+            self.cancel_scope.deadline = trio.current_time() + self.request.timeout
         trio.lowlevel.spawn_system_task(
             self._drive, name=f"trio_adk.run:{self.request.session_id}",
             context=contextvars.copy_context(),
         )
 
     def abandon(self, *, consumer_closed: bool) -> None:
-        """The consumer stopped before the end: cancel the run (it cleans up itself)."""
+        """The consumer stopped before the end: cancel the run (it cleans up itself).
+
+        Call from the run's own trio thread.
+        """
         self.consumer_left = consumer_closed
         self.handoff.close_consumer()
+        self._cancel_requested = True
         self.cancel_scope.cancel()
+
+    def cancel_by_runner(self) -> None:
+        """``Runner.close()``: cancel the run from any thread or trio run."""
+        self.closed_by_runner = True
+        self._cancel_requested = True
+        token = self.token
+        if token is None or self.finished.is_set():
+            return
+        try:
+            if _current_token() is token:
+                self.cancel_scope.cancel()
+            else:
+                token.run_sync_soon(self.cancel_scope.cancel)
+        except trio.RunFinishedError:
+            pass  # its trio run is over, so the run is too
+
+    async def wait_finished(self, grace: float = CLEANUP_GRACE) -> None:
+        """Wait, shielded and bounded, for the run to end, from any trio run."""
+        if self.finished.is_set():
+            return
+        if _current_token() is self.token:
+            await self.wait_done(grace)
+            return
+        with trio.CancelScope(shield=True):
+            ended = await trio.to_thread.run_sync(self.finished.wait, grace)
+        if not ended:
+            _log.warning("%r did not finish its cleanup within %.1f s.", self, grace)
 
     async def wait_done(self, grace: float = CLEANUP_GRACE) -> None:
         """Wait, shielded and bounded by ``grace``, until the run's cleanup finished."""
@@ -99,6 +147,11 @@ class Run:
             try:
                 with self.cancel_scope:
                     await self._invoke()
+                if self.cancel_scope.cancelled_caught and not self._cancel_requested:
+                    error = TimeoutError(
+                        f"The run took longer than its timeout of {self.request.timeout} s "
+                        "and was cancelled."
+                    )
             except trio.Cancelled as exc:
                 if trio.current_effective_deadline() == -math.inf:
                     raise  # cancelled from outside (the trio run is ending)
@@ -119,10 +172,15 @@ class Run:
         finally:
             if self.ctx is not None:
                 await reap_children(self.ctx._shared)
+            if self._gate_key is not None:
+                self.runner._gates.release(self._gate_key)
             self.handoff.close_producer()
-            self.runner._runs.discard(self)
+            self.runner._forget(self)
             ACTIVE_RUNS.discard(self)
             self.done.set()
+            self.finished.set()
+            for callback in self.on_finished:
+                callback()
 
     async def _after_run_on_early_close(self) -> None:
         ctx = self.ctx
@@ -143,6 +201,9 @@ class Run:
         request = self.request
         message = request.new_message
         _check_message(message)
+        key = (runner.app_name, request.user_id, request.session_id)
+        await runner._gates.acquire(key)
+        self._gate_key = key
         session = await _load_session(runner, request)
         run_config = request.run_config
         ctx = InvocationContext(
@@ -212,6 +273,13 @@ class Run:
         ctx = self.ctx
         assert ctx is not None
         await ctx.session_service.append_event(ctx.session, event)
+
+
+def _current_token() -> trio.lowlevel.TrioToken | None:
+    try:
+        return trio.lowlevel.current_trio_token()
+    except RuntimeError:
+        return None
 
 
 def _leaked_cancel(exc: trio.Cancelled) -> RuntimeError:

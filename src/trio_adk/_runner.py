@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+import threading
+from collections.abc import AsyncGenerator, Awaitable, Generator, Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
+import sniffio
 import trio
 from google.genai import types
 
+from trio_adk._batch import BatchResult, run_batch
+from trio_adk._bridges._asyncio_guest import run_in_trio, stream_asyncio
+from trio_adk._bridges._sync_thread import call_sync, stream_sync
+from trio_adk._bridges._trio import stream_trio
 from trio_adk._run import CLEANUP_GRACE, Run, RunRequest
+from trio_adk._session_gate import SessionGates
 from trio_adk.agents._base_agent import BaseAgent
 from trio_adk.agents._llm_agent import LlmAgent
 from trio_adk.agents._run_config import RunConfig
@@ -48,6 +55,12 @@ class Runner:
         auto_create_session: Create a missing session instead of raising
             ``SessionNotFoundError``.
         plugin_close_timeout: Seconds each plugin's ``close()`` may take.
+        session_concurrency: What a run does when another run of this runner is in
+            flight on the same session: ``"queue"`` (default) waits its turn, in arrival
+            order, so the two runs' events never interleave and the second sees
+            everything the first appended; ``"reject"`` raises ``SessionBusyError``.
+
+    A runner may be used from trio tasks, asyncio tasks and plain threads at once.
     """
 
     app_name: str
@@ -70,6 +83,7 @@ class Runner:
         credential_service: BaseCredentialService | None = None,
         auto_create_session: bool = False,
         plugin_close_timeout: float = 5.0,
+        session_concurrency: Literal["queue", "reject"] = "queue",
     ) -> None:
         if not isinstance(app_name, str) or not app_name:
             raise ValueError("Runner needs a non-empty app_name.")
@@ -89,10 +103,16 @@ class Runner:
         self.credential_service = credential_service
         self.auto_create_session = auto_create_session
         self.plugin_close_timeout = plugin_close_timeout
+        if session_concurrency not in ("queue", "reject"):
+            raise ValueError(
+                f"session_concurrency must be 'queue' or 'reject', got {session_concurrency!r}.")
+        self.session_concurrency = session_concurrency
         self.plugin_manager = PluginManager(plugins, close_timeout=plugin_close_timeout)
+        self._gates = SessionGates(reject=session_concurrency == "reject")
+        self._lock = threading.Lock()
         self._runs: set[Run] = set()
         self._closed = False
-        self._close_done: trio.Event | None = None
+        self._close_done: threading.Event | None = None
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -104,6 +124,21 @@ class Runner:
         """True once ``close()`` was called."""
         return self._closed
 
+    # ---- runs -------------------------------------------------------------------------
+
+    def _new_run(self, request: RunRequest) -> Run:
+        """Register a new run (called where the run will live)."""
+        if self._closed:
+            raise RunnerClosedError(f"{self!r} is closed: create a new Runner to run again.")
+        run = Run(self, request)
+        with self._lock:
+            self._runs.add(run)
+        return run
+
+    def _forget(self, run: Run) -> None:
+        with self._lock:
+            self._runs.discard(run)
+
     def run_async(
         self,
         *,
@@ -112,77 +147,136 @@ class Runner:
         new_message: types.Content | None = None,
         state_delta: dict[str, Any] | None = None,
         run_config: RunConfig | None = None,
+        timeout: float | None = None,
     ) -> AsyncGenerator[Event, None]:
         """Run the agent on a new user message and yield its events as they happen.
 
-        Use as ``async for event in runner.run_async(...)``.  Non-partial events are
-        persisted before they are yielded; the agent waits for you to take each event.
-        Errors (a missing session, a bad message, an agent failure) are raised from the
-        iteration after the events produced before them.
+        Use as ``async for event in runner.run_async(...)`` from trio, or from asyncio
+        (trio then runs as a guest on the caller's loop; anyio works on either backend);
+        the caller's library is detected when this method is called.  Non-partial events
+        are persisted before they are yielded, and the agent waits for you to take each
+        event.  Errors (a missing session, a bad message, an agent failure) are raised
+        from the iteration after the events produced before them.
 
         Cancellation: leaving the loop early (``break`` under ``contextlib.aclosing``,
-        ``aclose()``) or being cancelled (``trio.fail_after`` around the loop) cancels
-        the run; ``aclose()`` returns once its cleanup finished and nothing further is
-        persisted.  ``after_run_callback`` runs on normal completion and on early close,
-        not on errors or outside cancellation.  ``close()`` ends the iteration with
-        ``RunnerClosedError``.  Call from a trio task.
+        ``aclose()``) or being cancelled (``trio.fail_after`` / ``asyncio.timeout`` around
+        the loop, ``task.cancel()``) cancels the run; the generator finishes only after
+        the run's cleanup finished, and nothing further is persisted.
+        ``after_run_callback`` runs on normal completion and on early close, not on errors
+        or outside cancellation.  ``timeout`` (seconds, whole run) ends the run with the
+        built-in ``TimeoutError``.  ``close()`` ends it with ``RunnerClosedError``.
         """
         request = RunRequest(user_id=user_id, session_id=session_id, new_message=new_message,
-                             state_delta=state_delta, run_config=run_config or RunConfig())
-        return self._run_async_trio(request)
+                             state_delta=state_delta, run_config=run_config or RunConfig(),
+                             timeout=timeout)
+        if _caller_library() == "asyncio":
+            return stream_asyncio(self, request)
+        return stream_trio(self, request)
 
-    async def _run_async_trio(self, request: RunRequest) -> AsyncGenerator[Event, None]:
-        if self._closed:
-            raise RunnerClosedError(f"{self!r} is closed: create a new Runner to run again.")
-        run = Run(self, request)
-        self._runs.add(run)
-        run.start()
-        finished = False
-        try:
-            while True:
-                try:
-                    event = await run.handoff.receive()
-                except trio.EndOfChannel:
-                    break
-                yield event
-            finished = True
-        except GeneratorExit:
-            run.abandon(consumer_closed=True)
-            raise
-        finally:
-            if not finished:
-                run.abandon(consumer_closed=run.consumer_left)
-            await run.wait_done()
-        if run.closed_by_runner:
-            raise RunnerClosedError(
-                f"{self!r} was closed while this run was in flight; the run was cancelled.")
-        if run.error is not None:
-            raise run.error
+    def run(
+        self,
+        *,
+        user_id: str,
+        session_id: str,
+        new_message: types.Content | None = None,
+        state_delta: dict[str, Any] | None = None,
+        run_config: RunConfig | None = None,
+        timeout: float | None = None,
+    ) -> Generator[Event, None, None]:
+        """Sync twin of :meth:`run_async`: ``for event in runner.run(...)``.
 
-    async def close(self) -> None:
+        Works from plain code and from a thread whose event loop is running (Jupyter, an
+        asyncio program calling sync code): the run lives in a private trio run on a
+        worker thread.  Raises ``RuntimeError`` when called from inside a trio task (use
+        :meth:`run_async` there).  Events are handed over one at a time, each persisted
+        as it is received.  Breaking out of the loop cancels the run and returns after its
+        cleanup; ``after_run_callback`` still runs.  Agent errors are re-raised here after
+        the events before them; a failure that is not an ``Exception`` arrives as
+        ``RuntimeError`` chained to it.  ``KeyboardInterrupt`` cancels the run cleanly.
+        """
+        request = RunRequest(user_id=user_id, session_id=session_id, new_message=new_message,
+                             state_delta=state_delta, run_config=run_config or RunConfig(),
+                             timeout=timeout)
+        return stream_sync(self, request)
+
+    async def run_batch_async(
+        self,
+        requests: Iterable[Any],
+        *,
+        max_concurrency: int = 8,
+        fail_fast: bool = False,
+        run_config: RunConfig | None = None,
+        run_timeout: float | None = None,
+    ) -> list[BatchResult]:
+        """Run many conversation turns concurrently under one nursery.
+
+        ``requests`` are ``BatchRequest`` objects, ``(user_id, session_id, message)``
+        tuples or dicts (a plain string message is a user text).  At most
+        ``max_concurrency`` run at once.  Returns one :class:`BatchResult` per request,
+        in request order, each with its events or its error; a failing request does not
+        cancel the others unless ``fail_fast=True`` (the others then end with
+        ``BatchCancelledError``).  ``run_timeout`` (seconds) applies to each run.
+        Cancelling the call cancels every run.  Await from trio or asyncio.
+        """
+        if _caller_library() == "asyncio":
+            return await run_in_trio(run_batch, self, requests, max_concurrency=max_concurrency,
+                                     fail_fast=fail_fast, run_config=run_config,
+                                     run_timeout=run_timeout)
+        return await run_batch(self, requests, max_concurrency=max_concurrency,
+                               fail_fast=fail_fast, run_config=run_config,
+                               run_timeout=run_timeout)
+
+    def run_batch(
+        self,
+        requests: Iterable[Any],
+        *,
+        max_concurrency: int = 8,
+        fail_fast: bool = False,
+        run_config: RunConfig | None = None,
+        run_timeout: float | None = None,
+    ) -> list[BatchResult]:
+        """Sync twin of :meth:`run_batch_async` (runs in a private trio run)."""
+        return call_sync(run_batch, self, list(requests), max_concurrency=max_concurrency,
+                         fail_fast=fail_fast, run_config=run_config, run_timeout=run_timeout)
+
+    # ---- closing ------------------------------------------------------------------------
+
+    def close(self) -> Awaitable[None]:
         """Cancel runs in flight, wait for their cleanup, then close everything.
 
-        Order: runs (cancelled, cleanup awaited), toolsets of the agent tree (each with a
-        deadline; errors logged), model clients, plugins (each bounded by
-        ``plugin_close_timeout``; failures raised together as one ``RuntimeError``), the
-        session service's ``flush()``.  Shielded from the caller's cancellation and
-        bounded in time.  Idempotent: a second call waits for the first to finish.
-        Call from a trio task.
+        Order: runs (cancelled from whichever thread or loop they live in, cleanup
+        awaited), toolsets of the agent tree (each with a deadline; errors logged),
+        model clients, plugins (each bounded by ``plugin_close_timeout``; failures raised
+        together as one ``RuntimeError``), the session service's ``flush()``.  Shielded
+        from the caller's cancellation and bounded in time.  Idempotent.
+
+        ``await runner.close()`` from trio or asyncio; plain ``runner.close()`` from sync
+        code (outside any event loop) closes before returning.
         """
+        library = _caller_library()
+        if library == "trio":
+            return self._aclose()
+        if library == "asyncio":
+            return run_in_trio(self._aclose)
+        call_sync(self._aclose)
+        return _Done()
+
+    async def _aclose(self) -> None:
         if self._close_done is not None:
             with trio.CancelScope(shield=True):
-                await self._close_done.wait()
+                while not self._close_done.is_set():
+                    await trio.to_thread.run_sync(self._close_done.wait, 0.5)
             return
         self._closed = True
-        self._close_done = trio.Event()
+        self._close_done = threading.Event()
         try:
             with trio.CancelScope(shield=True):
-                runs = list(self._runs)
+                with self._lock:
+                    runs = list(self._runs)
                 for run in runs:
-                    run.closed_by_runner = True
-                    run.cancel_scope.cancel()
+                    run.cancel_by_runner()
                 for run in runs:
-                    await run.wait_done(CLEANUP_GRACE)
+                    await run.wait_finished(CLEANUP_GRACE)
                 await self._close_toolsets()
                 await self._close_models()
                 try:
@@ -222,6 +316,15 @@ class Runner:
     ) -> None:
         await self.close()
 
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        call_sync(self._aclose)
+
 
 class InMemoryRunner(Runner):
     """A runner with in-memory session, artifact and memory services (no credentials).
@@ -238,6 +341,7 @@ class InMemoryRunner(Runner):
         plugins: list[BasePlugin] | None = None,
         auto_create_session: bool = True,
         plugin_close_timeout: float = 5.0,
+        session_concurrency: Literal["queue", "reject"] = "queue",
     ) -> None:
         super().__init__(
             app_name=app_name,
@@ -248,7 +352,24 @@ class InMemoryRunner(Runner):
             memory_service=InMemoryMemoryService(),
             auto_create_session=auto_create_session,
             plugin_close_timeout=plugin_close_timeout,
+            session_concurrency=session_concurrency,
         )
+
+
+def _caller_library() -> str | None:
+    """``"trio"``, ``"asyncio"`` or ``None`` (sync code) for the calling context."""
+    try:
+        return sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        return None
+
+
+class _Done:
+    """An already-finished awaitable: what sync ``close()`` returns."""
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return
+        yield
 
 
 def _walk(agent: BaseAgent) -> list[BaseAgent]:

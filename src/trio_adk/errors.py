@@ -29,6 +29,11 @@ class RunnerClosedError(RuntimeError):
     """The runner was closed: no new runs start, and in-flight runs end with this."""
 
 
+class SessionBusyError(RuntimeError):
+    """A run was started on a session that already has one in flight, and the runner
+    rejects concurrent runs (``session_concurrency="reject"``)."""
+
+
 class ToolNotFoundError(ValueError):
     """The model called a tool that the agent does not have."""
 
@@ -42,6 +47,7 @@ __all__ = [
     "AlreadyExistsError",
     "LlmCallsLimitExceededError",
     "RunnerClosedError",
+    "SessionBusyError",
     "SessionNotFoundError",
     "ToolNotFoundError",
 ]

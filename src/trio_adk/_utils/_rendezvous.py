@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
@@ -15,18 +16,21 @@ class ConsumerGone(trio.BrokenResourceError):
 
 
 class Rendezvous(Generic[T]):
-    """Hands items from producers to one consumer, one at a time, with no buffer.
+    """Hands items from producers (trio tasks) to one consumer, one at a time, no buffer.
 
-    ``deliver(item, commit)`` waits until the consumer is blocked in ``receive()``, then
+    ``deliver(item, commit)`` waits until the consumer is blocked in a receive, then
     runs ``commit(item)`` and hands the item over.  When ``commit`` does not await (as
     with the in-memory session store), commit and hand-over happen with no checkpoint
-    in between: an item is committed if and only if the consumer receives it.  Producers
-    are served in FIFO order of waking.  Trio-only; one trio run.
+    in between: an item is committed if and only if the consumer receives it.
+
+    The consumer may be a trio task (:meth:`receive`) or an asyncio task on the thread
+    hosting this trio run as a guest (:meth:`receive_asyncio`).  Everything runs on the
+    thread of one trio run.
     """
 
     def __init__(self) -> None:
         self._consumer_waiting = False
-        self._consumer_lot = trio.lowlevel.ParkingLot()
+        self._wake: Callable[[], object] | None = None
         self._producer_lot = trio.lowlevel.ParkingLot()
         self._item: T | None = None
         self._has_item = False
@@ -39,14 +43,14 @@ class Rendezvous(Generic[T]):
     ) -> None:
         """Give ``item`` to the consumer, committing it first; returns once handed over.
 
-        Raises :class:`ConsumerGone` when the consumer has gone.  Cancellation
-        while waiting for the consumer: nothing was committed or delivered.
+        Raises :class:`ConsumerGone` when the consumer has gone.  Cancellation while
+        waiting for the consumer: nothing was committed or delivered.
         """
         while not self._consumer_waiting or self._busy:
             if self._consumer_closed:
                 raise ConsumerGone("the consumer has gone")
             await self._producer_lot.park()
-        # Fast path: the consumer is parked in receive(); no checkpoint until hand-over.
+        # Fast path: the consumer is waiting; no checkpoint until hand-over.
         self._busy = True
         try:
             if commit is not None:
@@ -57,26 +61,15 @@ class Rendezvous(Generic[T]):
             self._item = item
             self._has_item = True
             self._consumer_waiting = False
-            self._consumer_lot.unpark()
+            wake = self._wake
+            assert wake is not None
+            wake()
         finally:
             self._busy = False
             if self._producer_lot:
                 self._producer_lot.unpark()
 
-    async def receive(self) -> T:
-        """The next item; ``trio.EndOfChannel`` once the producer side is closed.
-
-        Cancellation: no item is lost (a producer only commits to a waiting consumer).
-        """
-        if self._producer_closed and not self._has_item:
-            await trio.lowlevel.checkpoint()
-            raise trio.EndOfChannel
-        self._consumer_waiting = True
-        self._producer_lot.unpark()
-        try:
-            await self._consumer_lot.park()
-        finally:
-            self._consumer_waiting = False
+    def _take(self) -> T:
         if not self._has_item:
             raise trio.EndOfChannel
         item = self._item
@@ -84,10 +77,56 @@ class Rendezvous(Generic[T]):
         self._has_item = False
         return item  # type: ignore[return-value]
 
+    async def receive(self) -> T:
+        """The next item (trio consumer); ``trio.EndOfChannel`` once the producer closed.
+
+        Cancellation: no item is lost (a producer only commits to a waiting consumer).
+        """
+        if self._producer_closed and not self._has_item:
+            await trio.lowlevel.checkpoint()
+            raise trio.EndOfChannel
+        lot = trio.lowlevel.ParkingLot()
+        self._wake = lot.unpark
+        self._consumer_waiting = True
+        self._producer_lot.unpark()
+        try:
+            await lot.park()
+        finally:
+            self._consumer_waiting = False
+            self._wake = None
+        return self._take()
+
+    async def receive_asyncio(self) -> T:
+        """The next item, for an asyncio consumer on the guest run's host thread.
+
+        Raises ``trio.EndOfChannel`` at the end.  Cancellation (``CancelledError``): if
+        the asyncio task is cancelled after an item was handed over but before it
+        resumed, that item is lost to it; the window is one event-loop step.
+        """
+        if self._producer_closed and not self._has_item:
+            raise trio.EndOfChannel
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def wake() -> None:
+            if not future.done():
+                future.set_result(None)
+
+        self._wake = wake
+        self._consumer_waiting = True
+        self._producer_lot.unpark()
+        try:
+            await future
+        finally:
+            self._consumer_waiting = False
+            self._wake = None
+        return self._take()
+
     def close_producer(self) -> None:
-        """No more items: a waiting or later ``receive()`` raises ``EndOfChannel``."""
+        """No more items: a waiting or later receive raises ``EndOfChannel``."""
         self._producer_closed = True
-        self._consumer_lot.unpark_all()
+        wake = self._wake
+        if wake is not None:
+            wake()
 
     def close_consumer(self) -> None:
         """The consumer has gone: producers raise :class:`ConsumerGone`."""

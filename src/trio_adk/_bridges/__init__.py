@@ -1,0 +1,1 @@
+"""Bridges: how events of a trio run reach a trio, asyncio or sync caller."""

@@ -1,0 +1,146 @@
+"""Sync callers: the run lives in a private trio run on a worker thread.
+
+The calling thread pulls events one at a time through the trio token, so an event is
+persisted exactly when the caller receives it, even in a thread whose own event loop is
+running (Jupyter, an asyncio or trio program calling sync code).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import threading
+from collections.abc import Awaitable, Callable, Generator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import outcome
+import trio
+
+from trio_adk._bridges._trio import raise_outcome
+from trio_adk._run import Run, RunRequest
+from trio_adk.events._event import Event
+
+if TYPE_CHECKING:
+    from trio_adk._runner import Runner
+
+T = TypeVar("T")
+
+
+def _refuse_inside_trio(what: str) -> None:
+    if trio.lowlevel.in_trio_run():
+        raise RuntimeError(
+            f"{what} is the blocking, sync API and would freeze the trio event loop of this "
+            "thread. In async code use `async for event in runner.run_async(...)` (or "
+            "`await` the async method) instead."
+        )
+
+
+class _Worker:
+    """A trio run on a private thread that hosts one run until released."""
+
+    def __init__(self, runner: Runner, request: RunRequest) -> None:
+        self.runner = runner
+        self.request = request
+        self.ready = threading.Event()
+        self.run: Run | None = None
+        self.token: trio.lowlevel.TrioToken | None = None
+        self.released: trio.Event | None = None
+        self.failure: BaseException | None = None
+        context = contextvars.copy_context()
+        self.thread = threading.Thread(target=context.run, args=(self._main,),
+                                       name="trio_adk.run-thread", daemon=True)
+
+    def _main(self) -> None:
+        try:
+            trio.run(self._host)
+        except BaseException as exc:  # surfaced in the calling thread
+            self.failure = exc
+        finally:
+            self.ready.set()
+
+    async def _host(self) -> None:
+        self.released = trio.Event()
+        self.token = trio.lowlevel.current_trio_token()
+        run = self.runner._new_run(self.request)
+        run.start()
+        self.run = run
+        self.ready.set()
+        with trio.CancelScope(shield=True):
+            await self.released.wait()
+            await run.done.wait()
+
+    def start(self) -> Run:
+        self.thread.start()
+        self.ready.wait()
+        if self.run is None:
+            raise RuntimeError("the worker thread's trio run did not start") from self.failure
+        return self.run
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> None:
+        assert self.token is not None
+        try:
+            self.token.run_sync_soon(fn, *args)
+        except trio.RunFinishedError:
+            pass
+
+    def finish(self) -> None:
+        assert self.released is not None
+        self.call(self.released.set)
+        self.thread.join()
+
+
+def stream_sync(runner: Runner, request: RunRequest) -> Generator[Event, None, None]:
+    """Yield the events of a run hosted by a worker thread's trio run.
+
+    Breaking out of the loop (or closing the generator) cancels the run and returns once
+    its cleanup finished.  An agent error is raised after the events produced before it;
+    a failure that is not an ``Exception`` arrives as ``RuntimeError`` chained to it.
+    """
+    _refuse_inside_trio("Runner.run()")
+    worker = _Worker(runner, request)
+    run = worker.start()
+    assert worker.token is not None
+    finished = False
+    try:
+        while True:
+            try:
+                event = trio.from_thread.run(run.handoff.receive, trio_token=worker.token)
+            except trio.EndOfChannel:
+                break
+            yield event
+        finished = True
+    except GeneratorExit:
+        worker.call(functools.partial(run.abandon, consumer_closed=True))
+        raise
+    finally:
+        if not finished:
+            worker.call(functools.partial(run.abandon, consumer_closed=run.consumer_left))
+        worker.finish()
+    if worker.failure is not None:
+        raise RuntimeError("The worker thread's trio run failed.") from worker.failure
+    try:
+        raise_outcome(runner, run)
+    except Exception:
+        raise
+    except BaseException as exc:
+        raise RuntimeError(f"Agent run terminated by {type(exc).__name__}.") from exc
+
+
+def call_sync(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+    """Run the trio coroutine function ``fn`` to completion from sync code.
+
+    Uses a private trio run on a worker thread, so it works whether or not the calling
+    thread runs an event loop (but never from inside a trio task).
+    """
+    _refuse_inside_trio(getattr(fn, "__qualname__", "this call"))
+    box: list[outcome.Outcome[T]] = []
+    context = contextvars.copy_context()
+
+    def main() -> None:
+        box.append(outcome.capture(trio.run, functools.partial(fn, *args, **kwargs)))
+
+    thread = threading.Thread(target=context.run, args=(main,), name="trio_adk.call-thread",
+                              daemon=True)
+    thread.start()
+    thread.join()
+    return box[0].unwrap()

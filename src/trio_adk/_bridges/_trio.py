@@ -1,0 +1,51 @@
+"""The trio caller: a thin async generator over the run's rendezvous."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING
+
+import trio
+
+from trio_adk._run import Run, RunRequest
+from trio_adk.errors import RunnerClosedError
+from trio_adk.events._event import Event
+
+if TYPE_CHECKING:
+    from trio_adk._runner import Runner
+
+
+async def stream_trio(runner: Runner, request: RunRequest) -> AsyncGenerator[Event, None]:
+    """Start a run in the caller's trio run and yield its events.
+
+    Holds nothing but the run's hand-over point across ``yield``.  Leaving early cancels
+    the run and waits (shielded, bounded) for its cleanup.
+    """
+    run = runner._new_run(request)
+    run.start()
+    finished = False
+    try:
+        while True:
+            try:
+                event = await run.handoff.receive()
+            except trio.EndOfChannel:
+                break
+            yield event
+        finished = True
+    except GeneratorExit:
+        run.abandon(consumer_closed=True)
+        raise
+    finally:
+        if not finished:
+            run.abandon(consumer_closed=run.consumer_left)
+        await run.wait_done()
+    raise_outcome(runner, run)
+
+
+def raise_outcome(runner: Runner, run: Run) -> None:
+    """Raise what ended the run for its consumer, if anything did."""
+    if run.closed_by_runner:
+        raise RunnerClosedError(
+            f"{runner!r} was closed while this run was in flight; the run was cancelled.")
+    if run.error is not None:
+        raise run.error
