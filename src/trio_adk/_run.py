@@ -14,6 +14,7 @@ import attrs
 import trio
 from google.genai import types
 
+from trio_adk._utils._copy import copy_content, copy_state
 from trio_adk._utils._rendezvous import ConsumerGone, Rendezvous
 from trio_adk.agents._base_agent import BaseAgent, reap_children
 from trio_adk.agents._invocation_context import InvocationContext, new_invocation_context_id
@@ -229,12 +230,12 @@ class Run:
             _check_message(replaced)
             message = replaced
         assert message is not None
-        if message.role != "user":
-            message = types.Content(role="user", parts=message.parts)
+        # The message passes from the caller to storage: keep our own copy (role 'user').
+        message = copy_content(message, role="user")
         if run_config.save_input_blobs_as_artifacts:
             message = await _save_input_blobs(ctx, message)
         ctx.user_content = message
-        actions = EventActions(state_delta=dict(request.state_delta)) \
+        actions = EventActions(state_delta=copy_state(request.state_delta)) \
             if request.state_delta else EventActions()
         user_event = Event(invocation_id=ctx.invocation_id, author="user", content=message,
                            actions=actions)

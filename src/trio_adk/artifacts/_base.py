@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import abc
+from typing import Any
 
 from google.genai import types
+
+from trio_adk._bridges._anywhere import wrap_coroutine_methods
 
 
 class BaseArtifactService(abc.ABC):
@@ -20,6 +23,19 @@ class BaseArtifactService(abc.ABC):
     so in ``trio.to_thread.run_sync``, never on the event loop, and must keep a
     cancelled save all-or-nothing.
     """
+
+    _ANYWHERE = (
+        "save_artifact",
+        "load_artifact",
+        "list_artifact_keys",
+        "delete_artifact",
+        "list_versions",
+    )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Overrides stay awaitable from asyncio code too (run in the trio guest).
+        wrap_coroutine_methods(cls, cls._ANYWHERE)
 
     @abc.abstractmethod
     async def save_artifact(
@@ -62,3 +78,6 @@ class BaseArtifactService(abc.ABC):
         self, *, app_name: str, user_id: str, session_id: str, filename: str
     ) -> list[int]:
         """Return the versions of ``filename`` in ascending order (empty if none)."""
+
+
+wrap_coroutine_methods(BaseArtifactService, BaseArtifactService._ANYWHERE)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from trio_adk.agents._callback_context import CallbackContext
     from trio_adk.auth._types import AuthConfig, AuthCredential
+
+from trio_adk._bridges._anywhere import wrap_coroutine_methods
 
 
 class BaseCredentialService(abc.ABC):
@@ -17,6 +19,13 @@ class BaseCredentialService(abc.ABC):
     from trio tasks on the trio thread that runs the runner; implementations that block
     (secret stores) must do so in ``trio.to_thread.run_sync``, never on the event loop.
     """
+
+    _ANYWHERE = ("load_credential", "save_credential")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Overrides stay awaitable from asyncio code too (run in the trio guest).
+        wrap_coroutine_methods(cls, cls._ANYWHERE)
 
     @abc.abstractmethod
     async def load_credential(
@@ -29,3 +38,6 @@ class BaseCredentialService(abc.ABC):
         self, auth_config: AuthConfig, callback_context: CallbackContext
     ) -> None:
         """Store ``auth_config.exchanged_auth_credential`` under its ``credential_key``."""
+
+
+wrap_coroutine_methods(BaseCredentialService, BaseCredentialService._ANYWHERE)

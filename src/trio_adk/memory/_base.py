@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from google.genai import types
 
+from trio_adk._bridges._anywhere import wrap_coroutine_methods
 from trio_adk._utils._model import ModelMixin
 
 if TYPE_CHECKING:
@@ -44,6 +45,13 @@ class BaseMemoryService(abc.ABC):
     must do so in ``trio.to_thread.run_sync``, never on the event loop.
     """
 
+    _ANYWHERE = ("add_session_to_memory", "search_memory")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Overrides stay awaitable from asyncio code too (run in the trio guest).
+        wrap_coroutine_methods(cls, cls._ANYWHERE)
+
     @abc.abstractmethod
     async def add_session_to_memory(self, session: Session) -> None:
         """Ingest ``session``; adding the same session again replaces the earlier copy."""
@@ -53,3 +61,6 @@ class BaseMemoryService(abc.ABC):
         self, *, app_name: str, user_id: str, query: str
     ) -> SearchMemoryResponse:
         """Return the memories of ``app_name``/``user_id`` relevant to ``query``."""
+
+
+wrap_coroutine_methods(BaseMemoryService, BaseMemoryService._ANYWHERE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 from typing import Any
 
+from trio_adk._bridges._anywhere import wrap_coroutine_methods
 from trio_adk.events._event import Event
 from trio_adk.sessions._session import GetSessionConfig, ListSessionsResponse, Session
 from trio_adk.sessions._state import State
@@ -19,6 +20,20 @@ class BaseSessionService(abc.ABC):
     Cancellation: an append that is cancelled either stored the event or did not; it
     never stores half of one.
     """
+
+    _ANYWHERE = (
+        "create_session",
+        "get_session",
+        "list_sessions",
+        "delete_session",
+        "append_event",
+        "flush",
+    )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Overrides stay awaitable from asyncio code too (run in the trio guest).
+        wrap_coroutine_methods(cls, cls._ANYWHERE)
 
     @abc.abstractmethod
     async def create_session(
@@ -98,3 +113,6 @@ class BaseSessionService(abc.ABC):
         for key, value in delta.items():
             if not key.startswith(State.TEMP_PREFIX):
                 session.state[key] = value
+
+
+wrap_coroutine_methods(BaseSessionService, BaseSessionService._ANYWHERE)

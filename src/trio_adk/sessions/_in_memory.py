@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 import uuid
 from typing import Any
 
+from trio_adk._utils._copy import copy_state, copy_value
 from trio_adk.errors import AlreadyExistsError
 from trio_adk.events._event import Event
 from trio_adk.sessions._base import BaseSessionService
@@ -21,32 +21,6 @@ _USER = State.USER_PREFIX
 _TEMP = State.TEMP_PREFIX
 _APP_LEN = len(_APP)
 _USER_LEN = len(_USER)
-
-# Values of these exact types are immutable and can be shared instead of copied.
-_ATOMIC: frozenset[type] = frozenset({str, int, float, bool, type(None), bytes, complex})
-
-
-def _copy_value(value: Any) -> Any:
-    """Copy a state value: dicts and lists recursively, immutable scalars shared.
-
-    State is JSON-like almost always, so this is much faster than ``copy.deepcopy``;
-    anything else that might be mutable falls back to ``copy.deepcopy``.
-    """
-    kind = type(value)
-    if kind in _ATOMIC:
-        return value
-    if kind is dict:
-        return {k: _copy_value(v) for k, v in value.items()}
-    if kind is list:
-        return [_copy_value(v) for v in value]
-    if kind is tuple:
-        return tuple(_copy_value(v) for v in value)
-    return copy.deepcopy(value)
-
-
-def _copy_state(state: dict[str, Any]) -> dict[str, Any]:
-    return {k: _copy_value(v) for k, v in state.items()}
-
 
 class InMemorySessionService(BaseSessionService):
     """Keeps sessions, app state and user state in dicts; nothing survives the process.
@@ -114,13 +88,13 @@ class InMemorySessionService(BaseSessionService):
             user_delta: dict[str, Any] = {}
             for key, value in state.items():
                 if key.startswith(_APP):
-                    app_delta[key[_APP_LEN:]] = _copy_value(value)
+                    app_delta[key[_APP_LEN:]] = copy_value(value)
                 elif key.startswith(_USER):
-                    user_delta[key[_USER_LEN:]] = _copy_value(value)
+                    user_delta[key[_USER_LEN:]] = copy_value(value)
                 elif key.startswith(_TEMP):
                     continue
                 else:
-                    session_state[key] = _copy_value(value)
+                    session_state[key] = copy_value(value)
             if app_delta:
                 self.app_state.setdefault(app_name, {}).update(app_delta)
             if user_delta:
@@ -244,15 +218,15 @@ class InMemorySessionService(BaseSessionService):
                 if key.startswith(_APP):
                     if app_state is None:
                         app_state = self.app_state.setdefault(session.app_name, {})
-                    app_state[key[_APP_LEN:]] = _copy_value(value)
+                    app_state[key[_APP_LEN:]] = copy_value(value)
                 elif key.startswith(_USER):
                     if user_state is None:
                         user_state = self.user_state.setdefault(session.app_name, {}).setdefault(
                             session.user_id, {}
                         )
-                    user_state[key[_USER_LEN:]] = _copy_value(value)
+                    user_state[key[_USER_LEN:]] = copy_value(value)
                 elif not key.startswith(_TEMP):
-                    stored_state[key] = _copy_value(value)
+                    stored_state[key] = copy_value(value)
         stored.last_update_time = event.timestamp
         return event
 
@@ -260,15 +234,15 @@ class InMemorySessionService(BaseSessionService):
 
     def _copy_out(self, stored: Session, events: list[Event]) -> Session:
         """A new Session for the caller: copied state with app/user state merged in."""
-        state = _copy_state(stored.state)
+        state = copy_state(stored.state)
         app_state = self.app_state.get(stored.app_name)
         if app_state:
             for key, value in app_state.items():
-                state[_APP + key] = _copy_value(value)
+                state[_APP + key] = copy_value(value)
         user_state = self.user_state.get(stored.app_name, {}).get(stored.user_id)
         if user_state:
             for key, value in user_state.items():
-                state[_USER + key] = _copy_value(value)
+                state[_USER + key] = copy_value(value)
         return Session(
             id=stored.id,
             app_name=stored.app_name,
