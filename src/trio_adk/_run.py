@@ -273,6 +273,12 @@ class Run:
     async def _persist(self, event: Event) -> None:
         ctx = self.ctx
         assert ctx is not None
+        delta = event.actions.state_delta
+        if delta:
+            # Values in the delta are shared with session state (State writes both);
+            # the stored event keeps a snapshot, so later in-place changes of a value
+            # do not rewrite history.
+            event.actions.state_delta = copy_state(delta)
         await ctx.session_service.append_event(ctx.session, event)
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from google.genai import types
 
 from trio_adk._utils._callbacks import call_chain
+from trio_adk._utils._copy import copy_value
 from trio_adk._utils._groups import run_all
 from trio_adk._utils._ids import new_uuid4
 from trio_adk.errors import ToolNotFoundError
@@ -153,7 +154,7 @@ def _merge_dicts(into: dict[str, Any], other: dict[str, Any]) -> None:
         if isinstance(value, dict) and isinstance(into.get(key), dict):
             _merge_dicts(into[key], value)
         else:
-            into[key] = value
+            into[key] = copy_value(value)  # never merge into an object a tool stored
 
 
 def merge_actions(actions: list[EventActions]) -> EventActions:
@@ -200,7 +201,7 @@ def auth_request_event(ctx: InvocationContext, response_event: Event) -> Event |
             if hasattr(auth_config, "model_dump") else auth_config
         call = types.FunctionCall(
             id=new_call_id(), name=AUTH_FUNCTION_NAME,
-            args={"function_call_id": function_call_id, "auth_config": dumped},
+            args={"functionCallId": function_call_id, "authConfig": dumped},
         )
         assert call.id is not None
         ids.add(call.id)

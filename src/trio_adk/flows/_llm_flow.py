@@ -148,9 +148,8 @@ async def _on_model_error(
 def _to_event(
     agent: LlmAgent, ctx: InvocationContext, response: LlmResponse, template: EventActions
 ) -> Event | None:
-    if (response.content is None and response.error_code is None
-            and not response.interrupted and not response.turn_complete):
-        return None
+    if response.content is None and response.error_code is None and not response.interrupted:
+        return None  # e.g. a turn_complete-only or usage-only response
     fields: dict[str, Any] = {name: getattr(response, name) for name in _RESPONSE_FIELDS}
     if template.state_delta or template.artifact_delta:
         actions = EventActions(state_delta=dict(template.state_delta),
