@@ -6,6 +6,7 @@ import abc
 from typing import Any
 
 from trio_adk._bridges._anywhere import wrap_coroutine_methods
+from trio_adk._utils._copy import copy_value
 from trio_adk.events._event import Event
 from trio_adk.sessions._session import GetSessionConfig, ListSessionsResponse, Session
 from trio_adk.sessions._state import State
@@ -72,7 +73,8 @@ class BaseSessionService(abc.ABC):
 
         Partial events are returned untouched and not stored.  The event's state delta
         is applied to ``session.state`` (``temp:`` keys included, for the rest of the
-        invocation) and ``temp:`` keys are removed from the delta that is stored.
+        invocation) as copies, so changing a state value in place later never changes the
+        event; ``temp:`` keys are removed from the delta that is stored.
         Subclasses call this first, then persist.
         """
         if event.partial:
@@ -94,7 +96,7 @@ class BaseSessionService(abc.ABC):
             return
         for key, value in delta.items():
             if key.startswith(State.TEMP_PREFIX):
-                session.state[key] = value
+                session.state[key] = copy_value(value)
 
     @staticmethod
     def _trim_temp_delta(event: Event) -> None:
@@ -112,7 +114,7 @@ class BaseSessionService(abc.ABC):
             return
         for key, value in delta.items():
             if not key.startswith(State.TEMP_PREFIX):
-                session.state[key] = value
+                session.state[key] = copy_value(value)
 
 
 wrap_coroutine_methods(BaseSessionService, BaseSessionService._ANYWHERE)
