@@ -73,5 +73,19 @@ async def _no_leaked_tasks() -> AsyncIterator[None]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Add the in-trio task check to every trio test."""
     for item in items:
-        if item.get_closest_marker("trio") is not None and isinstance(item, pytest.Function):
+        if (item.get_closest_marker("trio") is not None
+                and item.get_closest_marker("anyio") is None  # anyio runs these itself
+                and isinstance(item, pytest.Function)):
             item.fixturenames.append("_no_leaked_tasks")
+
+
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_anyio(items: list[pytest.Item]) -> None:
+    """Leave anyio-marked tests to anyio.
+
+    With ``trio_mode = true`` pytest-trio marks every async test ``trio``, including the
+    ``anyio``-marked ones, and would silently run their asyncio case under trio: drop
+    the ``trio`` marker from items that carry ``anyio`` (trio-design.md section 6)."""
+    for item in items:
+        if item.get_closest_marker("anyio") is not None:
+            item.own_markers[:] = [m for m in item.own_markers if m.name != "trio"]

@@ -100,8 +100,10 @@ class Rendezvous(Generic[T]):
         """The next item, for an asyncio consumer on the guest run's host thread.
 
         Raises ``trio.EndOfChannel`` at the end.  Cancellation (``CancelledError``): if
-        the asyncio task is cancelled after an item was handed over but before it
-        resumed, that item is lost to it; the window is one event-loop step.
+        the task is cancelled in the same loop step in which an item was handed over,
+        the item is still returned and the cancellation is re-armed, so it hits at the
+        task's next await (``asyncio.timeout`` still sees a balanced count).  An item
+        that was committed is therefore always received.
         """
         if self._producer_closed and not self._has_item:
             raise trio.EndOfChannel
@@ -116,6 +118,13 @@ class Rendezvous(Generic[T]):
         self._producer_lot.unpark()
         try:
             await future
+        except asyncio.CancelledError:
+            if not self._has_item:
+                raise
+            task = asyncio.current_task()
+            assert task is not None
+            task.uncancel()
+            task.cancel()  # re-armed: raised at the task's next await
         finally:
             self._consumer_waiting = False
             self._wake = None

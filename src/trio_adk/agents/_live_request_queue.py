@@ -8,6 +8,7 @@ import attrs
 import trio
 from google.genai import types
 
+from trio_adk._bridges._anywhere import awaitable_anywhere
 from trio_adk._utils._model import ModelMixin
 
 DEFAULT_CAPACITY = 256
@@ -88,6 +89,7 @@ class LiveRequestQueue:
                 "`await queue.asend(...)` to wait for room or a larger capacity."
             ) from None
 
+    @awaitable_anywhere
     async def asend(self, request: LiveRequest) -> None:
         """Queue ``request``, waiting for room.  Cancellation: not queued."""
         if request.close:
@@ -124,6 +126,7 @@ class LiveRequestQueue:
             self._closed = True
             self._send.close()
 
+    @awaitable_anywhere
     async def get(self) -> LiveRequest:
         """The next request; after ``close()`` and once drained, ``LiveRequest(close=True)``.
 
