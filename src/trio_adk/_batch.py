@@ -11,15 +11,11 @@ import trio
 from google.genai import types
 
 from trio_adk.agents._run_config import RunConfig
+from trio_adk.errors import BatchCancelledError
 from trio_adk.events._event import Event
 
 if TYPE_CHECKING:
     from trio_adk._runner import Runner
-
-
-class BatchCancelledError(Exception):
-    """A batch request did not run to the end: another request failed and the batch was
-    started with ``fail_fast=True``."""
 
 
 @attrs.frozen(kw_only=True)
@@ -103,28 +99,41 @@ async def run_batch(
     items: Sequence[BatchRequest] = [as_request(r) for r in requests]
     results = [BatchResult(request=r) for r in items]
     limiter = trio.CapacityLimiter(max_concurrency)
+    started = [False] * len(results)
 
-    async def one(result: BatchResult, nursery: trio.Nursery) -> None:
+    async def one(result: BatchResult, slot: object, nursery: trio.Nursery) -> None:
         request = result.request
         try:
-            async with limiter:
-                gen = runner.run_async(user_id=request.user_id, session_id=request.session_id,
-                                       new_message=request.new_message,
-                                       state_delta=request.state_delta,
-                                       run_config=run_config, timeout=run_timeout)
-                async with aclosing(gen) as events:
-                    async for event in events:
-                        result.events.append(event)
+            gen = runner.run_async(user_id=request.user_id, session_id=request.session_id,
+                                   new_message=request.new_message,
+                                   state_delta=request.state_delta,
+                                   run_config=run_config, timeout=run_timeout)
+            async with aclosing(gen) as events:
+                async for event in events:
+                    result.events.append(event)
         except Exception as exc:
             result.error = exc
             if fail_fast:
                 nursery.cancel_scope.cancel()
         except trio.Cancelled:
-            result.error = BatchCancelledError(
-                "Cancelled because another request of the batch failed (fail_fast=True).")
+            result.error = _cancelled()
             raise
+        finally:
+            limiter.release_on_behalf_of(slot)
 
     async with trio.open_nursery() as nursery:
-        for result in results:
-            nursery.start_soon(one, result, nursery, name="trio_adk.batch-item")
+        # Requests start in request order: the limiter is taken here, one at a time.
+        for index, result in enumerate(results):
+            slot = object()
+            await limiter.acquire_on_behalf_of(slot)
+            started[index] = True
+            nursery.start_soon(one, result, slot, nursery, name="trio_adk.batch-item")
+    for index, result in enumerate(results):
+        if not started[index]:
+            result.error = _cancelled()
     return results
+
+
+def _cancelled() -> BatchCancelledError:
+    return BatchCancelledError(
+        "Cancelled because another request of the batch failed (fail_fast=True).")

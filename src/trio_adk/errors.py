@@ -29,6 +29,11 @@ class RunnerClosedError(RuntimeError):
     """The runner was closed: no new runs start, and in-flight runs end with this."""
 
 
+class BatchCancelledError(Exception):
+    """A batch request did not run to the end: another request failed and the batch was
+    started with ``fail_fast=True``."""
+
+
 class SessionBusyError(RuntimeError):
     """A run was started on a session that already has one in flight, and the runner
     rejects concurrent runs (``session_concurrency="reject"``)."""
@@ -45,6 +50,7 @@ class AgentTreeError(ValueError):
 __all__ = [
     "AgentTreeError",
     "AlreadyExistsError",
+    "BatchCancelledError",
     "LlmCallsLimitExceededError",
     "RunnerClosedError",
     "SessionBusyError",

@@ -1,6 +1,8 @@
-"""The runners: ``Runner`` and the development ``InMemoryRunner``."""
+"""The runners: ``Runner`` and the development ``InMemoryRunner``, and batch types."""
 
+from trio_adk._batch import BatchRequest as BatchRequest
+from trio_adk._batch import BatchResult as BatchResult
 from trio_adk._runner import InMemoryRunner as InMemoryRunner
 from trio_adk._runner import Runner as Runner
 
-__all__ = ["InMemoryRunner", "Runner"]
+__all__ = ["BatchRequest", "BatchResult", "InMemoryRunner", "Runner"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import queue
 import threading
 from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from trio_adk._runner import Runner
 
 T = TypeVar("T")
+
+# How often a sync caller blocked on the next event wakes to notice Ctrl-C.
+_POLL = 0.05
 
 
 def _refuse_inside_trio(what: str) -> None:
@@ -73,8 +77,32 @@ class _Worker:
         self.thread.start()
         self.ready.wait()
         if self.run is None:
+            self.thread.join()
+            if isinstance(self.failure, Exception):
+                raise self.failure  # e.g. RunnerClosedError
             raise RuntimeError("the worker thread's trio run did not start") from self.failure
         return self.run
+
+    def receive(self, run: Run) -> Event:
+        """The run's next event, waiting in short slices so Ctrl-C is noticed promptly.
+
+        ``trio.EndOfChannel`` at the end.
+        """
+        box: queue.SimpleQueue[outcome.Outcome[Event]] = queue.SimpleQueue()
+
+        async def pull() -> None:
+            box.put(await outcome.acapture(run.handoff.receive))
+
+        def spawn() -> None:
+            trio.lowlevel.spawn_system_task(pull, name="trio_adk.sync-pull")
+
+        self.call(spawn)
+        while True:
+            try:
+                return box.get(timeout=_POLL).unwrap()
+            except queue.Empty:
+                if not self.thread.is_alive():
+                    raise trio.EndOfChannel from None
 
     def call(self, fn: Callable[..., Any], *args: Any) -> None:
         assert self.token is not None
@@ -101,20 +129,21 @@ def stream_sync(runner: Runner, request: RunRequest) -> Generator[Event, None, N
     run = worker.start()
     assert worker.token is not None
     finished = False
+    closed_early = False
     try:
         while True:
             try:
-                event = trio.from_thread.run(run.handoff.receive, trio_token=worker.token)
+                event = worker.receive(run)
             except trio.EndOfChannel:
                 break
             yield event
         finished = True
     except GeneratorExit:
-        worker.call(functools.partial(run.abandon, consumer_closed=True))
+        closed_early = True
         raise
     finally:
         if not finished:
-            worker.call(functools.partial(run.abandon, consumer_closed=run.consumer_left))
+            worker.call(functools.partial(run.abandon, consumer_closed=closed_early))
         worker.finish()
     if worker.failure is not None:
         raise RuntimeError("The worker thread's trio run failed.") from worker.failure

@@ -138,6 +138,11 @@ class Rendezvous(Generic[T]):
             wake()
 
     def close_consumer(self) -> None:
-        """The consumer has gone: producers raise :class:`ConsumerGone`."""
+        """The consumer has gone: producers raise :class:`ConsumerGone`, and a receive
+        still parked (a sync caller's abandoned pull) ends with ``EndOfChannel``."""
         self._consumer_closed = True
         self._producer_lot.unpark_all()
+        wake = self._wake
+        if wake is not None and not self._has_item:
+            self._consumer_waiting = False
+            wake()
