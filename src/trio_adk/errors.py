@@ -39,6 +39,23 @@ class SessionBusyError(RuntimeError):
     rejects concurrent runs (``session_concurrency="reject"``)."""
 
 
+class ModelConfigError(ValueError):
+    """A model cannot be used as configured (for example no API key and no base URL)."""
+
+
+class ModelConnectionError(ConnectionError):
+    """The model service could not be reached, or the connection broke, after retries.
+
+    HTTP errors from the service are raised as ``google.genai.errors.ClientError`` (4xx)
+    and ``ServerError`` (5xx) instead, as the official client does.
+    """
+
+
+class ModelResponseError(ValueError):
+    """The model service answered with something unusable: a malformed body, or a stream
+    cut off before its end.  Never a silently truncated reply."""
+
+
 class ToolNotFoundError(ValueError):
     """The model called a tool that the agent does not have."""
 
@@ -52,6 +69,9 @@ __all__ = [
     "AlreadyExistsError",
     "BatchCancelledError",
     "LlmCallsLimitExceededError",
+    "ModelConfigError",
+    "ModelConnectionError",
+    "ModelResponseError",
     "RunnerClosedError",
     "SessionBusyError",
     "SessionNotFoundError",

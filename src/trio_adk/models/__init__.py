@@ -2,8 +2,9 @@
 
 from trio_adk.models._base_llm import BaseLlm as BaseLlm
 from trio_adk.models._base_llm import BaseLlmConnection as BaseLlmConnection
+from trio_adk.models._gemini import Gemini as Gemini
 from trio_adk.models._llm_request import LlmRequest as LlmRequest
 from trio_adk.models._llm_response import LlmResponse as LlmResponse
 from trio_adk.models._registry import LLMRegistry as LLMRegistry
 
-__all__ = ["BaseLlm", "BaseLlmConnection", "LLMRegistry", "LlmRequest", "LlmResponse"]
+__all__ = ["BaseLlm", "BaseLlmConnection", "Gemini", "LLMRegistry", "LlmRequest", "LlmResponse"]

@@ -1,0 +1,255 @@
+"""Gemini over REST and SSE, from trio, with one httpx client per trio run."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import Any
+
+import httpx
+import trio
+from google.genai import errors as genai_errors
+from pydantic import Field
+
+from trio_adk.errors import ModelConfigError, ModelConnectionError, ModelResponseError
+from trio_adk.models._base_llm import BaseLlm
+from trio_adk.models._llm_request import LlmRequest
+from trio_adk.models._llm_response import LlmResponse
+from trio_adk.models._registry import LLMRegistry
+from trio_adk.models._sse import SSETruncatedError, aiter_sse
+from trio_adk.models._stream_aggregator import StreamAggregator
+from trio_adk.models._wire import (
+    generate_content_body,
+    model_path,
+    parse_error,
+    parse_response,
+    retry_delay,
+    stream_error,
+)
+
+_log = logging.getLogger("trio_adk.models.gemini")
+
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+_USER_AGENT = "trio-adk/0.1.0"
+
+
+class _ClientOwner:
+    """Owns one ``httpx.AsyncClient`` for one trio run; closes it when that run ends."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.token = trio.lowlevel.current_trio_token()
+        self.scope = trio.CancelScope()
+        self.closed = trio.Event()
+
+    async def own(self) -> None:
+        try:
+            with self.scope:
+                await trio.sleep_forever()
+        finally:
+            with trio.move_on_after(2.0) as cleanup:
+                cleanup.shield = True
+                await self.client.aclose()
+            self.closed.set()
+
+
+class Gemini(BaseLlm):
+    """Google's Gemini models over the REST API (``generateContent``, SSE streaming).
+
+    Configuration: ``api_key`` (else ``GOOGLE_API_KEY``, else ``GEMINI_API_KEY``),
+    ``base_url`` (else ``GOOGLE_GEMINI_BASE_URL``, else Google's endpoint; point it at
+    ``trio_adk.testing.FakeGeminiServer`` to run offline), ``api_version``.  HTTP errors
+    are raised as ``google.genai.errors.ClientError`` / ``ServerError`` (status, code and
+    message kept); 408/429/500/502/503/504 and connection failures are retried
+    ``retry_attempts - 1`` times with capped exponential backoff and jitter, honouring a
+    ``RetryInfo`` delay.  A stream is retried only before its first chunk.
+
+    Cancellation closes the request's connection and is never retried.  One HTTP client
+    is opened lazily per trio run (sync ``run()`` and asyncio callers use their own trio
+    runs) and closed when that trio run ends or by :meth:`aclose` (``Runner.close()``).
+    """
+
+    model: str = "gemini-2.0-flash"
+    api_key: str | None = Field(default=None, repr=False)
+    base_url: str | None = None
+    api_version: str = "v1beta"
+    retry_attempts: int = 3
+    retry_initial_delay: float = 1.0
+    retry_max_delay: float = 30.0
+    request_timeout: float | None = 300.0
+
+    @classmethod
+    def supported_models(cls) -> list[str]:
+        return [r"gemini-.*", r"models/.+", r"tunedModels/.+"]
+
+    # ---- configuration -------------------------------------------------------------
+
+    def _settings(self) -> tuple[str, str | None]:
+        key = self.api_key or os.environ.get("GOOGLE_API_KEY") or os.environ.get(
+            "GEMINI_API_KEY")
+        base = self.base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL")
+        if not key and not base:
+            raise ModelConfigError(
+                f"Model {self.model!r} needs credentials: set GOOGLE_API_KEY (or "
+                "GEMINI_API_KEY) to call Gemini, or set GOOGLE_GEMINI_BASE_URL to a local "
+                "server such as `python -m trio_adk.testing.fake_gemini`."
+            )
+        return (base or DEFAULT_BASE_URL).rstrip("/"), key
+
+    def _url(self, method: str) -> str:
+        base, _ = self._settings()
+        return f"{base}/{self.api_version}/{model_path(self.model)}:{method}"
+
+    def _headers(self) -> dict[str, str]:
+        _, key = self._settings()
+        headers = {"content-type": "application/json", "user-agent": _USER_AGENT,
+                   "x-goog-api-client": _USER_AGENT}
+        if key:
+            headers["x-goog-api-key"] = key
+        return headers
+
+    # ---- the HTTP client (one per trio run) -------------------------------------------
+
+    def _owners(self) -> dict[trio.lowlevel.TrioToken, _ClientOwner]:
+        owners: dict[trio.lowlevel.TrioToken, _ClientOwner] | None = \
+            self.__dict__.get("_client_owners")
+        if owners is None:
+            owners = {}
+            self.__dict__["_client_owners"] = owners
+        return owners
+
+    def _client(self) -> httpx.AsyncClient:
+        token = trio.lowlevel.current_trio_token()
+        owners = self._owners()
+        owner = owners.get(token)
+        if owner is None or owner.closed.is_set():
+            timeout = httpx.Timeout(self.request_timeout, connect=30.0)
+            owner = _ClientOwner(httpx.AsyncClient(timeout=timeout, follow_redirects=True))
+            owners[token] = owner
+            trio.lowlevel.spawn_system_task(owner.own, name="trio_adk.gemini-http-client")
+        return owner.client
+
+    async def aclose(self) -> None:
+        """Close the HTTP clients: this trio run's is awaited, others are told to close."""
+        owners = self._owners()
+        try:
+            current: trio.lowlevel.TrioToken | None = trio.lowlevel.current_trio_token()
+        except RuntimeError:
+            current = None
+        for token, owner in list(owners.items()):
+            del owners[token]
+            if token is current:
+                owner.scope.cancel()
+                with trio.move_on_after(3.0) as scope:
+                    scope.shield = True
+                    await owner.closed.wait()
+            else:
+                try:
+                    token.run_sync_soon(owner.scope.cancel)
+                except trio.RunFinishedError:
+                    pass
+
+    # ---- calls ------------------------------------------------------------------------
+
+    async def generate_content_async(
+        self, llm_request: LlmRequest, stream: bool = False
+    ) -> AsyncGenerator[LlmResponse, None]:
+        """Call Gemini: one response, or (``stream=True``) partial chunks then the final
+        aggregated response.  Cancellation: the request's connection is closed."""
+        if not llm_request.model:
+            llm_request.model = self.model
+        body = generate_content_body(llm_request)
+        if not stream:
+            data = await self._post_json(body)
+            yield LlmResponse.create(parse_response(data))
+            return
+        aggregator = StreamAggregator()
+        async with aclosing(self._stream(body)) as chunks:
+            async for chunk in chunks:
+                for response in aggregator.add(parse_response(chunk)):
+                    yield response
+        yield aggregator.finish()
+
+    async def _post_json(self, body: dict[str, Any]) -> Any:
+        url = self._url("generateContent")
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._client().post(url, json=body, headers=self._headers())
+                if response.status_code != 200:
+                    raise parse_error(response.status_code, response.content)
+                try:
+                    return response.json()
+                except ValueError as exc:
+                    raise ModelResponseError(
+                        f"Gemini returned a body that is not JSON: {response.text[:200]!r}"
+                    ) from exc
+            except (genai_errors.APIError, httpx.TransportError) as exc:
+                await self._backoff_or_raise(exc, attempt)
+
+    async def _stream(self, body: dict[str, Any]) -> AsyncGenerator[Any, None]:
+        url = self._url("streamGenerateContent")
+        attempt = 0
+        while True:
+            attempt += 1
+            started = False
+            try:
+                async with self._client().stream(
+                    "POST", url, params={"alt": "sse"}, json=body, headers=self._headers()
+                ) as response:
+                    if response.status_code != 200:
+                        raise parse_error(response.status_code, await response.aread())
+                    async for event in aiter_sse(response.aiter_bytes()):
+                        if not event.data:
+                            continue
+                        started = True
+                        yield _decode_chunk(event.data)
+                return
+            except SSETruncatedError as exc:
+                raise ModelResponseError(
+                    "The Gemini stream was cut off in the middle of an event.") from exc
+            except (genai_errors.APIError, httpx.TransportError) as exc:
+                if started:
+                    if isinstance(exc, httpx.TransportError):
+                        raise ModelResponseError(
+                            f"The Gemini stream broke after it started: {exc!r}") from exc
+                    raise
+                await self._backoff_or_raise(exc, attempt)
+
+    async def _backoff_or_raise(self, exc: Exception, attempt: int) -> None:
+        retryable = isinstance(exc, httpx.TransportError) or (
+            isinstance(exc, genai_errors.APIError) and exc.code in RETRYABLE_STATUS)
+        if not retryable or attempt >= self.retry_attempts:
+            if isinstance(exc, httpx.TransportError):
+                raise ModelConnectionError(
+                    f"Could not reach Gemini at {self._url('generateContent')} after "
+                    f"{attempt} attempt(s): {exc!r}") from exc
+            raise exc
+        delay = retry_delay(exc) if isinstance(exc, genai_errors.APIError) else None
+        if delay is None:
+            delay = min(self.retry_max_delay,
+                        self.retry_initial_delay * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+        _log.info("Gemini call failed (%r); retrying in %.2f s (attempt %d of %d).", exc,
+                  delay, attempt + 1, self.retry_attempts)
+        await trio.sleep(delay)
+
+
+def _decode_chunk(data: str) -> Any:
+    try:
+        decoded = json.loads(data)
+    except ValueError as exc:
+        raise ModelResponseError(f"Gemini sent a stream chunk that is not JSON: {data[:200]!r}"
+                                 ) from exc
+    error = stream_error(decoded)
+    if error is not None:
+        raise error
+    return decoded
+
+
+LLMRegistry.register(Gemini)
