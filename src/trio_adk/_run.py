@@ -88,6 +88,8 @@ class Run:
         """
         ACTIVE_RUNS.add(self)
         self.token = trio.lowlevel.current_trio_token()
+        if self.closed_by_runner:
+            self.cancel_scope.cancel()  # close() reached the run before it started
         if self.request.timeout is not None:
             self.cancel_scope.deadline = trio.current_time() + self.request.timeout
         trio.lowlevel.spawn_system_task(

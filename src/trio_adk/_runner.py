@@ -128,10 +128,11 @@ class Runner:
 
     def _new_run(self, request: RunRequest) -> Run:
         """Register a new run (called where the run will live)."""
-        if self._closed:
-            raise RunnerClosedError(f"{self!r} is closed: create a new Runner to run again.")
         run = Run(self, request)
         with self._lock:
+            if self._closed:
+                raise RunnerClosedError(
+                    f"{self!r} is closed: create a new Runner to run again.")
             self._runs.add(run)
         return run
 
@@ -262,17 +263,20 @@ class Runner:
         return _Done()
 
     async def _aclose(self) -> None:
-        if self._close_done is not None:
+        with self._lock:
+            first = self._close_done is None
+            if first:
+                self._closed = True
+                self._close_done = threading.Event()
+                runs = list(self._runs)
+        assert self._close_done is not None
+        if not first:
             with trio.CancelScope(shield=True):
                 while not self._close_done.is_set():
                     await trio.to_thread.run_sync(self._close_done.wait, 0.5)
             return
-        self._closed = True
-        self._close_done = threading.Event()
         try:
             with trio.CancelScope(shield=True):
-                with self._lock:
-                    runs = list(self._runs)
                 for run in runs:
                     run.cancel_by_runner()
                 for run in runs:

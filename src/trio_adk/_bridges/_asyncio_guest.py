@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import outcome
 import trio
 
-from trio_adk._bridges._trio import raise_outcome
+from trio_adk._bridges._trio import raise_outcome, report_unseen_error
 from trio_adk._run import CLEANUP_GRACE, Run, RunRequest
 from trio_adk.events._event import Event
 
@@ -197,6 +197,10 @@ async def stream_asyncio(runner: Runner, request: RunRequest) -> AsyncGenerator[
                 except trio.EndOfChannel:
                     break
                 yield event
+            if run.handoff.rearmed:
+                # A cancellation re-armed on the last hand-over is still pending: take it
+                # here, inside the caller's cancel context (asyncio.timeout sees it).
+                await asyncio.sleep(0)
             finished = True
         except GeneratorExit:
             run.abandon(consumer_closed=True)
@@ -205,6 +209,8 @@ async def stream_asyncio(runner: Runner, request: RunRequest) -> AsyncGenerator[
             if not finished:
                 run.abandon(consumer_closed=run.consumer_left)
             await _await_uncancellable(_finished_future(run, portal.loop), CLEANUP_GRACE)
+            if not finished:
+                report_unseen_error(run)
         raise_outcome(runner, run)
     finally:
         portal.release()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import outcome
 import trio
 
-from trio_adk._bridges._trio import raise_outcome
+from trio_adk._bridges._trio import raise_outcome, report_unseen_error
 from trio_adk._run import Run, RunRequest
 from trio_adk.events._event import Event
 
@@ -145,6 +145,8 @@ def stream_sync(runner: Runner, request: RunRequest) -> Generator[Event, None, N
         if not finished:
             worker.call(functools.partial(run.abandon, consumer_closed=closed_early))
         worker.finish()
+        if not finished:
+            report_unseen_error(run)
     if worker.failure is not None:
         raise RuntimeError("The worker thread's trio run failed.") from worker.failure
     try:

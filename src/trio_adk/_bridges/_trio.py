@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,8 @@ from trio_adk.events._event import Event
 
 if TYPE_CHECKING:
     from trio_adk._runner import Runner
+
+_log = logging.getLogger("trio_adk")
 
 
 async def stream_trio(runner: Runner, request: RunRequest) -> AsyncGenerator[Event, None]:
@@ -39,6 +42,8 @@ async def stream_trio(runner: Runner, request: RunRequest) -> AsyncGenerator[Eve
         if not finished:
             run.abandon(consumer_closed=run.consumer_left)
         await run.wait_done()
+        if not finished:
+            report_unseen_error(run)
     raise_outcome(runner, run)
 
 
@@ -46,6 +51,15 @@ def raise_outcome(runner: Runner, run: Run) -> None:
     """Raise what ended the run for its consumer, if anything did."""
     if run.closed_by_runner:
         raise RunnerClosedError(
-            f"{runner!r} was closed while this run was in flight; the run was cancelled.")
+            f"{runner!r} was closed while this run was in flight; the run was cancelled."
+        ) from run.error
     if run.error is not None:
         raise run.error
+
+
+def report_unseen_error(run: Run) -> None:
+    """Log an error of a run whose consumer left or was cancelled before seeing it."""
+    if run.error is not None:
+        _log.error("%r failed after its consumer stopped waiting for it.", run,
+                   exc_info=run.error)
+

@@ -17,19 +17,27 @@ async def run_all(jobs: Sequence[tuple[str, Callable[[], Awaitable[None]]]]) -> 
     from outside cancels every job and propagates.
     """
     errors: list[Exception] = []
+    cancelled_from_outside = False
+    try:
+        async with trio.open_nursery() as nursery:
 
-    async with trio.open_nursery() as nursery:
+            async def guarded(job: Callable[[], Awaitable[None]]) -> None:
+                try:
+                    await job()
+                except Exception as exc:
+                    errors.append(exc)
+                    nursery.cancel_scope.cancel()
 
-        async def guarded(job: Callable[[], Awaitable[None]]) -> None:
-            try:
-                await job()
-            except Exception as exc:
-                errors.append(exc)
-                nursery.cancel_scope.cancel()
-
-        for name, job in jobs:
-            nursery.start_soon(guarded, job, name=name)
+            for name, job in jobs:
+                nursery.start_soon(guarded, job, name=name)
+    except BaseException:
+        if not errors:
+            raise
+        # Cancelled from outside after a job had failed: report the failure (trio delivers
+        # the cancellation again at the next checkpoint), never drop it.
+        cancelled_from_outside = True
     if len(errors) == 1:
         raise errors[0]
     if errors:
         raise ExceptionGroup("several concurrent tasks failed", errors)
+    assert not cancelled_from_outside

@@ -37,6 +37,8 @@ class Rendezvous(Generic[T]):
         self._producer_closed = False
         self._consumer_closed = False
         self._busy = False  # a producer is between "consumer waiting" and hand-over
+        # An asyncio consumer's cancellation was re-armed and may still be pending.
+        self.rearmed = False
 
     async def deliver(
         self, item: T, commit: Callable[[T], Awaitable[object]] | None = None
@@ -62,6 +64,7 @@ class Rendezvous(Generic[T]):
             self._has_item = True
             self._consumer_waiting = False
             wake = self._wake
+            self._wake = None
             assert wake is not None
             wake()
         finally:
@@ -80,20 +83,26 @@ class Rendezvous(Generic[T]):
     async def receive(self) -> T:
         """The next item (trio consumer); ``trio.EndOfChannel`` once the producer closed.
 
-        Cancellation: no item is lost (a producer only commits to a waiting consumer).
+        Cancellation: no item is lost.  A cancelled receive stops waiting at the very
+        moment its cancellation is delivered, so no producer can commit to it afterwards.
         """
         if self._producer_closed and not self._has_item:
             await trio.lowlevel.checkpoint()
             raise trio.EndOfChannel
-        lot = trio.lowlevel.ParkingLot()
-        self._wake = lot.unpark
-        self._consumer_waiting = True
-        self._producer_lot.unpark()
-        try:
-            await lot.park()
-        finally:
+        task = trio.lowlevel.current_task()
+
+        def wake() -> None:
+            trio.lowlevel.reschedule(task)
+
+        def abort(raise_cancel: trio.lowlevel.RaiseCancelT) -> trio.lowlevel.Abort:
             self._consumer_waiting = False
             self._wake = None
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        self._wake = wake
+        self._consumer_waiting = True
+        self._producer_lot.unpark()
+        await trio.lowlevel.wait_task_rescheduled(abort)
         return self._take()
 
     async def receive_asyncio(self) -> T:
@@ -125,6 +134,7 @@ class Rendezvous(Generic[T]):
             assert task is not None
             task.uncancel()
             task.cancel()  # re-armed: raised at the task's next await
+            self.rearmed = True
         finally:
             self._consumer_waiting = False
             self._wake = None
@@ -135,6 +145,8 @@ class Rendezvous(Generic[T]):
         self._producer_closed = True
         wake = self._wake
         if wake is not None:
+            self._wake = None
+            self._consumer_waiting = False
             wake()
 
     def close_consumer(self) -> None:
@@ -144,5 +156,6 @@ class Rendezvous(Generic[T]):
         self._producer_lot.unpark_all()
         wake = self._wake
         if wake is not None and not self._has_item:
+            self._wake = None
             self._consumer_waiting = False
             wake()
