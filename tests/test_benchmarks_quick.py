@@ -54,3 +54,12 @@ def test_overhead_benchmark_small(tmp_path: Path) -> None:
     assert "20 sessions x 2 turns, concurrent" in stdout, stdout
     results = json.loads((tmp_path / "results" / "overhead.json").read_text())
     assert {"seq", "seq_floor", "conc", "conc_floor"} <= set(results)
+
+
+def test_gemini_rest_benchmark_quick() -> None:
+    """``gemini_rest.py --quick`` starts the fake server process, runs both sides and prints
+    the four scenarios."""
+    stdout = _run(BENCHMARKS / "gemini_rest.py", "--quick")
+    for label in ("unary, 10 sequential", "unary, 10 concurrent", "sse, 10 sequential",
+                  "sse, 10 concurrent"):
+        assert label in stdout, stdout

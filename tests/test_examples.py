@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,3 +94,96 @@ def test_error_handling_reports_timeouts_agent_errors_and_missing_sessions() -> 
         "missing session: Session not found: no-such-session",
         "sync timeout: TimeoutError",
     ] == out.splitlines()
+
+
+# ---- Gemini examples, run against the fake Gemini server's command line -------------------
+
+GEMINI_ENV_VARS = ("GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL")
+
+
+@pytest.fixture(scope="module")
+def fake_gemini_url() -> Iterator[str]:
+    """``python -m trio_adk.testing.fake_gemini --port 0`` in a subprocess (built-in
+    responder); yields the base URL it prints first, then stops it with Ctrl-C."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "trio_adk.testing.fake_gemini", "--port", "0"], cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _run_gemini(name: str, base_url: str | None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in GEMINI_ENV_VARS}
+    if base_url is not None:
+        env["GOOGLE_GEMINI_BASE_URL"] = base_url
+    return subprocess.run([sys.executable, str(ROOT / "examples" / name)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_gemini_quickstart_calls_the_tool_and_answers(fake_gemini_url: str) -> None:
+    """``gemini_quickstart.py`` (``model="gemini-2.0-flash"``, settings from the
+    environment) calls the tool the question names and answers from its result."""
+    result = _run_gemini("gemini_quickstart.py", fake_gemini_url)
+    assert 0 == result.returncode, result.stderr
+    assert [
+        "you> Please use get_weather for Paris.",
+        "[weather_agent] calls get_weather({'city': 'Paris'})",
+        "[weather_agent] get_weather returned {'city': 'Paris', 'report': 'sunny, 22 degrees'}",
+        '[weather_agent] The get_weather tool returned {"city":"Paris","report":"sunny, 22 '
+        'degrees"}.',
+    ] == result.stdout.splitlines()
+
+
+def test_gemini_streaming_prints_partials_then_the_final_reply(fake_gemini_url: str) -> None:
+    """``gemini_streaming.py`` prints each SSE chunk as a partial event, then the whole
+    reply once, and only the final reply is stored."""
+    result = _run_gemini("gemini_streaming.py", fake_gemini_url)
+    assert 0 == result.returncode, result.stderr
+    assert [
+        "you> a lighthouse keeper who collects clocks",
+        "partial 1: 'You said: a '",
+        "partial 2: 'lighthouse keeper who '",
+        "partial 3: 'collects clocks'",
+        "final: You said: a lighthouse keeper who collects clocks",
+        "3 partial event(s) streamed; 2 event(s) stored (the message and the final reply)",
+    ] == result.stdout.splitlines()
+
+
+def test_gemini_multi_agent_transfers_to_the_sub_agent(fake_gemini_url: str) -> None:
+    """``gemini_multi_agent.py``: the root agent calls ``transfer_to_agent`` and the
+    booking agent answers in the same turn."""
+    result = _run_gemini("gemini_multi_agent.py", fake_gemini_url)
+    assert 0 == result.returncode, result.stderr
+    lines = result.stdout.splitlines()
+    assert [
+        "you> I need a room for two nights. Please transfer_to_agent booking_agent.",
+        "[front_desk] calls transfer_to_agent({'agent_name': 'booking_agent'})",
+        "[front_desk] hands over to booking_agent",
+    ] == lines[:3]
+    assert 5 == len(lines)
+    assert lines[3].startswith("[booking_agent] ")
+    assert "authors in the session: user, front_desk, booking_agent" == lines[4]
+
+
+@pytest.mark.parametrize(
+    "name", ["gemini_quickstart.py", "gemini_streaming.py", "gemini_multi_agent.py"])
+def test_gemini_examples_explain_missing_configuration(name: str) -> None:
+    """Without GOOGLE_API_KEY, GEMINI_API_KEY or GOOGLE_GEMINI_BASE_URL each Gemini example
+    exits with status 2 and says which variables to set."""
+    result = _run_gemini(name, None)
+    assert 2 == result.returncode
+    assert "" == result.stdout
+    for variable in GEMINI_ENV_VARS:
+        assert variable in result.stderr

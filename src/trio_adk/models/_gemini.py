@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import random
-from collections.abc import AsyncGenerator
+import threading
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import aclosing
 from typing import Any
 
@@ -39,23 +41,57 @@ _USER_AGENT = "trio-adk/0.1.0"
 
 
 class _ClientOwner:
-    """Owns one ``httpx.AsyncClient`` for one trio run; closes it when that run ends."""
+    """Owns one ``httpx.AsyncClient`` for one trio run.
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    The client is closed when that trio run ends (the owner is a system task, cancelled
+    then), or once it was retired by ``Gemini.aclose()`` and its last in-flight request
+    finished: closing one runner never breaks another runner's request on a shared model.
+    """
+
+    def __init__(self, client: httpx.AsyncClient,
+                 table: dict[trio.lowlevel.TrioToken, _ClientOwner],
+                 lock: threading.Lock) -> None:
         self.client = client
         self.token = trio.lowlevel.current_trio_token()
         self.scope = trio.CancelScope()
         self.closed = trio.Event()
+        self.retired = False
+        self.inflight = 0
+        self._table = table
+        self._lock = lock
 
     async def own(self) -> None:
         try:
             with self.scope:
                 await trio.sleep_forever()
         finally:
+            with self._lock:
+                if self._table.get(self.token) is self:
+                    del self._table[self.token]
             with trio.move_on_after(2.0) as cleanup:
                 cleanup.shield = True
                 await self.client.aclose()
             self.closed.set()
+
+    def retire(self) -> None:
+        """Close once idle (from this owner's trio run)."""
+        self.retired = True
+        with self._lock:
+            if self._table.get(self.token) is self:
+                del self._table[self.token]
+        if self.inflight == 0:
+            self.scope.cancel()
+
+    @contextlib.contextmanager
+    def request(self) -> Iterator[httpx.AsyncClient]:
+        """Count a request in flight; a retired client closes after its last one."""
+        self.inflight += 1
+        try:
+            yield self.client
+        finally:
+            self.inflight -= 1
+            if self.retired and self.inflight == 0:
+                self.scope.cancel()
 
 
 class Gemini(BaseLlm):
@@ -115,44 +151,62 @@ class Gemini(BaseLlm):
 
     # ---- the HTTP client (one per trio run) -------------------------------------------
 
-    def _owners(self) -> dict[trio.lowlevel.TrioToken, _ClientOwner]:
-        owners: dict[trio.lowlevel.TrioToken, _ClientOwner] | None = \
+    def _owners(self) -> tuple[dict[trio.lowlevel.TrioToken, _ClientOwner], threading.Lock]:
+        state: tuple[dict[trio.lowlevel.TrioToken, _ClientOwner], threading.Lock] | None = \
             self.__dict__.get("_client_owners")
-        if owners is None:
-            owners = {}
-            self.__dict__["_client_owners"] = owners
-        return owners
+        if state is None:
+            state = ({}, threading.Lock())
+            self.__dict__["_client_owners"] = state
+        return state
+
+    def _owner(self) -> _ClientOwner:
+        """This trio run's client owner, opened on first use."""
+        token = trio.lowlevel.current_trio_token()
+        owners, lock = self._owners()
+        with lock:
+            owner = owners.get(token)
+            if owner is not None and not owner.retired:
+                return owner
+            timeout = httpx.Timeout(self.request_timeout, connect=30.0)
+            owner = _ClientOwner(httpx.AsyncClient(timeout=timeout, follow_redirects=True),
+                                 owners, lock)
+            owners[token] = owner
+        trio.lowlevel.spawn_system_task(owner.own, name="trio_adk.gemini-http-client")
+        return owner
 
     def _client(self) -> httpx.AsyncClient:
-        token = trio.lowlevel.current_trio_token()
-        owners = self._owners()
-        owner = owners.get(token)
-        if owner is None or owner.closed.is_set():
-            timeout = httpx.Timeout(self.request_timeout, connect=30.0)
-            owner = _ClientOwner(httpx.AsyncClient(timeout=timeout, follow_redirects=True))
-            owners[token] = owner
-            trio.lowlevel.spawn_system_task(owner.own, name="trio_adk.gemini-http-client")
-        return owner.client
+        """This trio run's HTTP client (opened on first use)."""
+        return self._owner().client
 
     async def aclose(self) -> None:
-        """Close the HTTP clients: this trio run's is awaited, others are told to close."""
-        owners = self._owners()
+        """Close the HTTP clients once their requests in flight have finished.
+
+        This trio run's client is retired (and awaited when idle); clients of other trio
+        runs are told to retire.  A later call opens a fresh client.  Idempotent.
+        """
+        owners, lock = self._owners()
         try:
             current: trio.lowlevel.TrioToken | None = trio.lowlevel.current_trio_token()
         except RuntimeError:
             current = None
-        for token, owner in list(owners.items()):
-            del owners[token]
-            if token is current:
-                owner.scope.cancel()
-                with trio.move_on_after(3.0) as scope:
-                    scope.shield = True
-                    await owner.closed.wait()
+        with lock:
+            retiring = list(owners.values())
+        for owner in retiring:
+            if owner.token is current:
+                owner.retire()
+                if owner.inflight == 0:
+                    with trio.move_on_after(3.0) as scope:
+                        scope.shield = True
+                        await owner.closed.wait()
             else:
                 try:
-                    token.run_sync_soon(owner.scope.cancel)
+                    owner.token.run_sync_soon(owner.retire)
                 except trio.RunFinishedError:
                     pass
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Gemini:
+        # The HTTP clients belong to this object; a copy opens its own.
+        return type(self)(**{name: getattr(self, name) for name in type(self).model_fields})
 
     # ---- calls ------------------------------------------------------------------------
 
@@ -181,7 +235,8 @@ class Gemini(BaseLlm):
         while True:
             attempt += 1
             try:
-                response = await self._client().post(url, json=body, headers=self._headers())
+                with self._owner().request() as client:
+                    response = await client.post(url, json=body, headers=self._headers())
                 if response.status_code != 200:
                     raise parse_error(response.status_code, response.content)
                 try:
@@ -200,16 +255,18 @@ class Gemini(BaseLlm):
             attempt += 1
             started = False
             try:
-                async with self._client().stream(
-                    "POST", url, params={"alt": "sse"}, json=body, headers=self._headers()
-                ) as response:
-                    if response.status_code != 200:
-                        raise parse_error(response.status_code, await response.aread())
-                    async for event in aiter_sse(response.aiter_bytes()):
-                        if not event.data:
-                            continue
-                        started = True
-                        yield _decode_chunk(event.data)
+                with self._owner().request() as client:
+                    async with client.stream(
+                        "POST", url, params={"alt": "sse"}, json=body, headers=self._headers()
+                    ) as response:
+                        if response.status_code != 200:
+                            raise parse_error(response.status_code, await response.aread())
+                        async for event in aiter_sse(response.aiter_bytes()):
+                            if not event.data:
+                                continue
+                            chunk = _decode_chunk(event.data)  # an error event before the
+                            started = True                     # first chunk is retried
+                            yield chunk
                 return
             except SSETruncatedError as exc:
                 raise ModelResponseError(
@@ -227,9 +284,10 @@ class Gemini(BaseLlm):
             isinstance(exc, genai_errors.APIError) and exc.code in RETRYABLE_STATUS)
         if not retryable or attempt >= self.retry_attempts:
             if isinstance(exc, httpx.TransportError):
+                url = exc.request.url if _has_request(exc) else self._url("generateContent")
                 raise ModelConnectionError(
-                    f"Could not reach Gemini at {self._url('generateContent')} after "
-                    f"{attempt} attempt(s): {exc!r}") from exc
+                    f"The request to Gemini ({url}) failed after {attempt} attempt(s): "
+                    f"{type(exc).__name__}: {exc}") from exc
             raise exc
         delay = retry_delay(exc) if isinstance(exc, genai_errors.APIError) else None
         if delay is None:
@@ -238,6 +296,14 @@ class Gemini(BaseLlm):
         _log.info("Gemini call failed (%r); retrying in %.2f s (attempt %d of %d).", exc,
                   delay, attempt + 1, self.retry_attempts)
         await trio.sleep(delay)
+
+
+def _has_request(exc: httpx.TransportError) -> bool:
+    try:
+        exc.request  # noqa: B018  (raises RuntimeError when the error has no request)
+    except RuntimeError:
+        return False
+    return True
 
 
 def _decode_chunk(data: str) -> Any:

@@ -1,5 +1,27 @@
-"""Test support: deterministic model doubles (no network, virtual-time friendly)."""
+"""Test support: deterministic model doubles (no network, virtual-time friendly) and a fake
+Gemini server on loopback (:class:`FakeGeminiServer`) that speaks the real wire protocols."""
 
+from trio_adk.testing._fake_gemini._live import LiveHandler as LiveHandler
+from trio_adk.testing._fake_gemini._live import LiveScript as LiveScript
+from trio_adk.testing._fake_gemini._live import LiveSession as LiveSession
+from trio_adk.testing._fake_gemini._live import echo_live_handler as echo_live_handler
+from trio_adk.testing._fake_gemini._records import RecordedLiveMessage as RecordedLiveMessage
+from trio_adk.testing._fake_gemini._records import RecordedRequest as RecordedRequest
+from trio_adk.testing._fake_gemini._responder import builtin_responder as builtin_responder
+from trio_adk.testing._fake_gemini._script import Fault as Fault
+from trio_adk.testing._fake_gemini._script import GeminiError as GeminiError
+from trio_adk.testing._fake_gemini._script import GeminiReply as GeminiReply
+from trio_adk.testing._fake_gemini._script import Responder as Responder
+from trio_adk.testing._fake_gemini._script import ScriptItem as ScriptItem
+from trio_adk.testing._fake_gemini._script import gemini_blocked as gemini_blocked
+from trio_adk.testing._fake_gemini._script import gemini_chunks as gemini_chunks
+from trio_adk.testing._fake_gemini._script import gemini_error as gemini_error
+from trio_adk.testing._fake_gemini._script import gemini_function_call as gemini_function_call
+from trio_adk.testing._fake_gemini._script import gemini_function_calls as gemini_function_calls
+from trio_adk.testing._fake_gemini._script import gemini_parts as gemini_parts
+from trio_adk.testing._fake_gemini._script import gemini_responses as gemini_responses
+from trio_adk.testing._fake_gemini._script import gemini_text as gemini_text
+from trio_adk.testing._fake_gemini._server import FakeGeminiServer as FakeGeminiServer
 from trio_adk.testing._models import FunctionModel as FunctionModel
 from trio_adk.testing._models import Reply as Reply
 from trio_adk.testing._models import ScriptedModel as ScriptedModel
@@ -11,13 +33,34 @@ from trio_adk.testing._models import function_calls as function_calls
 from trio_adk.testing._models import text as text
 
 __all__ = [
+    "FakeGeminiServer",
+    "Fault",
     "FunctionModel",
+    "GeminiError",
+    "GeminiReply",
+    "LiveHandler",
+    "LiveScript",
+    "LiveSession",
+    "RecordedLiveMessage",
+    "RecordedRequest",
     "Reply",
+    "Responder",
     "ScriptExhaustedError",
+    "ScriptItem",
     "ScriptedModel",
+    "builtin_responder",
     "chunks",
+    "echo_live_handler",
     "error",
     "function_call",
     "function_calls",
+    "gemini_blocked",
+    "gemini_chunks",
+    "gemini_error",
+    "gemini_function_call",
+    "gemini_function_calls",
+    "gemini_parts",
+    "gemini_responses",
+    "gemini_text",
     "text",
 ]

@@ -1,0 +1,1 @@
+"""Implementation of :class:`trio_adk.testing.FakeGeminiServer` (private; use ``testing``)."""

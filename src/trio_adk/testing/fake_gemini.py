@@ -1,0 +1,67 @@
+"""Run the fake Gemini server from the command line.
+
+``python -m trio_adk.testing.fake_gemini --port 8765 [--host 127.0.0.1]`` serves the built-in
+responder (echo, and calls a declared tool the user names) over REST, SSE and Live on one port,
+prints the base URL as the first line of stdout, and runs until Ctrl-C (or SIGTERM). Point
+clients at it with ``GOOGLE_GEMINI_BASE_URL=<that URL>`` and any ``GOOGLE_API_KEY``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import signal
+import sys
+from collections.abc import Sequence
+
+import trio
+
+from trio_adk.testing._fake_gemini._server import FakeGeminiServer as FakeGeminiServer
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m trio_adk.testing.fake_gemini",
+        description="A fake Gemini API server (REST, SSE and Live) for tests and demos.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
+    parser.add_argument("--port", type=int, default=8765,
+                        help="TCP port, 0 for any free port (default %(default)s)")
+    parser.add_argument("--require-api-key", metavar="KEY", default=None,
+                        help="refuse requests that do not carry this API key")
+    return parser
+
+
+async def serve(host: str, port: int, *, require_api_key: str | None = None) -> None:
+    """Serve the built-in responder until cancelled; print the base URL once listening.
+
+    Runs in the calling trio task (any thread running trio); cancellation closes every
+    connection before it returns.
+    """
+    async with FakeGeminiServer(host=host, port=port, require_api_key=require_api_key) as server:
+        print(server.base_url, flush=True)
+        print(f"fake Gemini: REST + SSE + Live on {server.base_url}, Live at "
+              f"{server.live_url()}; Ctrl-C stops", file=sys.stderr, flush=True)
+        await trio.sleep_forever()
+
+
+async def _serve_until_signalled(host: str, port: int, require_api_key: str | None) -> None:
+    # Catch SIGINT/SIGTERM as messages: a KeyboardInterrupt raised inside a connection task
+    # would otherwise surface as an exception group instead of a clean exit.
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(functools.partial(serve, host, port,
+                                                 require_api_key=require_api_key))
+            async for _ in signals:
+                nursery.cancel_scope.cancel()
+                break
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command-line entry point (main thread only); returns 0 after Ctrl-C or SIGTERM."""
+    args = _parser().parse_args(argv)
+    trio.run(_serve_until_signalled, args.host, args.port, args.require_api_key)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
