@@ -388,7 +388,7 @@ class FakeGeminiServer:
                 return
             await conn.send_data(event)
         if reply.fault is not None and reply.fault_after >= len(chunks):
-            await self._sse_fault(conn, reply, sse_event(chunks[-1]))
+            await self._sse_fault(conn, reply, sse_event(chunks[-1] if chunks else {}))
             return
         if reply.stream_error is not None:
             await conn.send_data(sse_event(reply.stream_error.wire_body()))
