@@ -108,19 +108,29 @@ class Run:
         self.cancel_scope.cancel()
 
     def cancel_by_runner(self) -> None:
-        """``Runner.close()``: cancel the run from any thread or trio run."""
-        self.closed_by_runner = True
-        self._cancel_requested = True
+        """``Runner.close()``: cancel the run from any thread or trio run.
+
+        A run that already finished is left alone (its consumer sees its real outcome);
+        a run not started yet starts cancelled.
+        """
         token = self.token
-        if token is None or self.finished.is_set():
+        if token is None:
+            self.closed_by_runner = True  # start() sees it and starts cancelled
+            self._cancel_requested = True
             return
         try:
             if _current_token() is token:
-                self.cancel_scope.cancel()
+                self._cancel_on_own_thread()
             else:
-                token.run_sync_soon(self.cancel_scope.cancel)
+                token.run_sync_soon(self._cancel_on_own_thread)
         except trio.RunFinishedError:
             pass  # its trio run is over, so the run is too
+
+    def _cancel_on_own_thread(self) -> None:
+        if not self.done.is_set():
+            self.closed_by_runner = True
+            self._cancel_requested = True
+            self.cancel_scope.cancel()
 
     async def wait_finished(self, grace: float = CLEANUP_GRACE) -> None:
         """Wait, shielded and bounded, for the run to end, from any trio run."""

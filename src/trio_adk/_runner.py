@@ -238,7 +238,8 @@ class Runner:
     ) -> list[BatchResult]:
         """Sync twin of :meth:`run_batch_async` (runs in a private trio run)."""
         return call_sync(run_batch, self, list(requests), max_concurrency=max_concurrency,
-                         fail_fast=fail_fast, run_config=run_config, run_timeout=run_timeout)
+                         fail_fast=fail_fast, run_config=run_config, run_timeout=run_timeout,
+                         what="Runner.run_batch()")
 
     # ---- closing ------------------------------------------------------------------------
 
@@ -259,7 +260,7 @@ class Runner:
             return self._aclose()
         if library == "asyncio":
             return run_in_trio(self._aclose)
-        call_sync(self._aclose)
+        call_sync(self._aclose, what="Runner.close()")
         return _Done()
 
     async def _aclose(self) -> None:
@@ -279,8 +280,9 @@ class Runner:
             with trio.CancelScope(shield=True):
                 for run in runs:
                     run.cancel_by_runner()
-                for run in runs:
-                    await run.wait_finished(CLEANUP_GRACE)
+                deadline = trio.current_time() + CLEANUP_GRACE
+                for run in runs:  # one grace period for all runs, not one each
+                    await run.wait_finished(max(0.0, deadline - trio.current_time()))
                 await self._close_toolsets()
                 await self._close_models()
                 try:
@@ -327,7 +329,7 @@ class Runner:
         self, exc_type: type[BaseException] | None, exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        call_sync(self._aclose)
+        call_sync(self._aclose, what="with runner:")
 
 
 class InMemoryRunner(Runner):

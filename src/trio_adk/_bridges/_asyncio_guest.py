@@ -10,6 +10,7 @@ asyncio code there between guest ticks.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -245,7 +246,8 @@ async def run_in_trio(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
             except BaseException as exc:  # delivered to the awaiting asyncio task
                 settle(outcome.Error(exc))
 
-        trio.lowlevel.spawn_system_task(task, name=f"trio_adk.call:{getattr(fn, '__name__', fn)}")
+        trio.lowlevel.spawn_system_task(task, name=f"trio_adk.call:{getattr(fn, '__name__', fn)}",
+                                        context=contextvars.copy_context())
         try:
             settled = await asyncio.shield(result)
         except asyncio.CancelledError:

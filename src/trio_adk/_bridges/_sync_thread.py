@@ -7,6 +7,7 @@ running (Jupyter, an asyncio or trio program calling sync code).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import queue
@@ -15,10 +16,11 @@ from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import outcome
+import sniffio
 import trio
 
 from trio_adk._bridges._trio import raise_outcome, report_unseen_error
-from trio_adk._run import Run, RunRequest
+from trio_adk._run import CLEANUP_GRACE, Run, RunRequest
 from trio_adk.events._event import Event
 
 if TYPE_CHECKING:
@@ -31,7 +33,16 @@ _POLL = 0.05
 
 
 def _refuse_inside_trio(what: str) -> None:
-    if trio.lowlevel.in_trio_run():
+    """Refuse to block a trio task (its whole event loop would freeze).
+
+    Blocking an asyncio loop's thread is allowed (Jupyter, sync code called from asyncio):
+    the run lives in its own trio run on a worker thread.
+    """
+    try:
+        library = sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        return
+    if library == "trio":
         raise RuntimeError(
             f"{what} is the blocking, sync API and would freeze the trio event loop of this "
             "thread. In async code use `async for event in runner.run_async(...)` (or "
@@ -71,7 +82,7 @@ class _Worker:
         self.ready.set()
         with trio.CancelScope(shield=True):
             await self.released.wait()
-            await run.done.wait()
+        await run.wait_done(CLEANUP_GRACE)
 
     def start(self) -> Run:
         self.thread.start()
@@ -157,21 +168,39 @@ def stream_sync(runner: Runner, request: RunRequest) -> Generator[Event, None, N
         raise RuntimeError(f"Agent run terminated by {type(exc).__name__}.") from exc
 
 
-def call_sync(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+def call_sync(fn: Callable[..., Awaitable[T]], *args: Any, what: str = "this call",
+              **kwargs: Any) -> T:
     """Run the trio coroutine function ``fn`` to completion from sync code.
 
     Uses a private trio run on a worker thread, so it works whether or not the calling
-    thread runs an event loop (but never from inside a trio task).
+    thread runs an event loop (but never from inside a trio task).  Ctrl-C (or any
+    exception) while waiting cancels that trio run and waits for it before propagating.
     """
-    _refuse_inside_trio(getattr(fn, "__qualname__", "this call"))
+    _refuse_inside_trio(what)
     box: list[outcome.Outcome[T]] = []
+    started: list[tuple[trio.lowlevel.TrioToken, trio.CancelScope]] = []
     context = contextvars.copy_context()
 
+    async def guarded() -> T:
+        scope = trio.CancelScope()
+        started.append((trio.lowlevel.current_trio_token(), scope))
+        with scope:
+            return await fn(*args, **kwargs)
+        raise KeyboardInterrupt  # cancelled by the interrupted caller
+
     def main() -> None:
-        box.append(outcome.capture(trio.run, functools.partial(fn, *args, **kwargs)))
+        box.append(outcome.capture(trio.run, guarded))
 
     thread = threading.Thread(target=context.run, args=(main,), name="trio_adk.call-thread",
                               daemon=True)
     thread.start()
-    thread.join()
+    try:
+        thread.join()
+    except BaseException:
+        if started:
+            token, scope = started[0]
+            with contextlib.suppress(trio.RunFinishedError):
+                token.run_sync_soon(scope.cancel)
+        thread.join()
+        raise
     return box[0].unwrap()

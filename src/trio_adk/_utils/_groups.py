@@ -30,8 +30,8 @@ async def run_all(jobs: Sequence[tuple[str, Callable[[], Awaitable[None]]]]) -> 
 
             for name, job in jobs:
                 nursery.start_soon(guarded, job, name=name)
-    except BaseException:
-        if not errors:
+    except BaseException as exc:
+        if not errors or not _only_cancelled(exc):
             raise
         # Cancelled from outside after a job had failed: report the failure (trio delivers
         # the cancellation again at the next checkpoint), never drop it.
@@ -41,3 +41,11 @@ async def run_all(jobs: Sequence[tuple[str, Callable[[], Awaitable[None]]]]) -> 
     if errors:
         raise ExceptionGroup("several concurrent tasks failed", errors)
     assert not cancelled_from_outside
+
+
+def _only_cancelled(exc: BaseException) -> bool:
+    if isinstance(exc, trio.Cancelled):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_only_cancelled(e) for e in exc.exceptions)
+    return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
@@ -95,6 +96,11 @@ class Rendezvous(Generic[T]):
             trio.lowlevel.reschedule(task)
 
         def abort(raise_cancel: trio.lowlevel.RaiseCancelT) -> trio.lowlevel.Abort:
+            if self._busy:
+                # A producer is committing to us: the hand-over completes first (like
+                # trio's memory channels, receiving is atomic with respect to cancellation),
+                # and the cancellation is delivered at our next checkpoint.
+                return trio.lowlevel.Abort.FAILED
             self._consumer_waiting = False
             self._wake = None
             return trio.lowlevel.Abort.SUCCEEDED
@@ -126,7 +132,14 @@ class Rendezvous(Generic[T]):
         self._consumer_waiting = True
         self._producer_lot.unpark()
         try:
-            await future
+            try:
+                await asyncio.shield(future)
+            except asyncio.CancelledError:
+                # A producer committing to us right now must finish handing over first.
+                while self._busy and not future.done():
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await asyncio.shield(future)
+                raise
         except asyncio.CancelledError:
             if not self._has_item:
                 raise

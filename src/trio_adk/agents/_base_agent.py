@@ -316,16 +316,23 @@ async def _stream(
     without ``aclose()``).  It inherits the caller's contextvars.  Nothing here holds a
     cancel scope across ``yield``.
     """
-    send, receive = trio.open_memory_channel[Event](0)
+    send, receive = trio.open_memory_channel[tuple[Event, trio.Event]](0)
     child = _Child(name=name)
     children: set[_Child] = parent_context._shared.children
     failure: list[BaseException] = []
     consumer_left = False
 
+    async def emit(event: Event) -> None:
+        # Return only when the consumer came back for the next event, i.e. after whoever
+        # relays this generator handed the event on (and the runner persisted it).
+        processed = trio.Event()
+        await send.send((event, processed))
+        await processed.wait()
+
     async def drive() -> None:
         try:
             with child.scope, send:
-                await body(parent_context._with_emit(send.send))
+                await body(parent_context._with_emit(emit))
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             if not consumer_left:  # the body's own error, not our closed channel
                 failure.append(exc)
@@ -345,8 +352,9 @@ async def _stream(
     finished = False
     try:
         with receive:
-            async for event in receive:
+            async for event, processed in receive:
                 yield event
+                processed.set()
         finished = True
     finally:
         if not finished:

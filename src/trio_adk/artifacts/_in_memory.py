@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
 from google.genai import types
 
+from trio_adk._utils._locked import locked
 from trio_adk.artifacts._base import BaseArtifactService
 
 _USER_PREFIX = "user:"
@@ -34,8 +37,11 @@ class InMemoryArtifactService(BaseArtifactService):
     """
 
     def __init__(self) -> None:
+        # Runs on several threads may use one service (sync run() has a worker thread).
+        self._lock = threading.RLock()
         self._artifacts: dict[_Scope, dict[str, list[types.Part]]] = {}
 
+    @locked
     async def save_artifact(
         self,
         *,
@@ -54,6 +60,7 @@ class InMemoryArtifactService(BaseArtifactService):
         versions.append(artifact.model_copy(deep=True))
         return len(versions) - 1
 
+    @locked
     async def load_artifact(
         self,
         *,
@@ -77,6 +84,7 @@ class InMemoryArtifactService(BaseArtifactService):
             return None
         return versions[index].model_copy(deep=True)
 
+    @locked
     async def list_artifact_keys(
         self, *, app_name: str, user_id: str, session_id: str
     ) -> list[str]:
@@ -91,6 +99,7 @@ class InMemoryArtifactService(BaseArtifactService):
                 keys.update(files)
         return sorted(keys)
 
+    @locked
     async def delete_artifact(
         self, *, app_name: str, user_id: str, session_id: str, filename: str
     ) -> None:
@@ -106,6 +115,7 @@ class InMemoryArtifactService(BaseArtifactService):
         if not files:
             del self._artifacts[scope]
 
+    @locked
     async def list_versions(
         self, *, app_name: str, user_id: str, session_id: str, filename: str
     ) -> list[int]:

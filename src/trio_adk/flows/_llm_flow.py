@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from trio_adk.models._base_llm import BaseLlm
 
 _RESPONSE_FIELDS = tuple(f.name for f in attrs.fields(LlmResponse))
+# How long closing a model's response stream may take when the step ends or is cancelled.
+_STREAM_CLOSE_GRACE = 5.0
 
 
 async def run_llm_flow(agent: LlmAgent, ctx: InvocationContext) -> None:
@@ -92,7 +94,9 @@ async def _run_step(agent: LlmAgent, ctx: InvocationContext) -> Event | None:
             if last is _HANDED_OVER:
                 return None
     finally:
-        await responses.aclose()
+        with trio.move_on_after(_STREAM_CLOSE_GRACE) as cleanup:
+            cleanup.shield = True
+            await responses.aclose()
     return last
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from typing import Any
 
 from trio_adk._utils._copy import copy_state, copy_value
+from trio_adk._utils._locked import locked
 from trio_adk.errors import AlreadyExistsError
 from trio_adk.events._event import Event
 from trio_adk.sessions._base import BaseSessionService
@@ -41,19 +43,22 @@ class InMemorySessionService(BaseSessionService):
     :meth:`append_event`.  Sessions are not deep-copied: a get costs O(events
     returned + state size), an append O(size of the event's state delta).
 
-    Threads and cancellation: call the methods from the trio thread that runs the
-    runner (they are not thread-safe).  None of them awaits anything that can suspend,
-    so every update is applied as a whole before another task runs, and a cancelled
-    call either completed or did not start.
+    Threads and cancellation: the methods may be called from any thread (a lock
+    serialises them; sync ``run()`` calls them from its worker thread).  None of them
+    awaits anything that can suspend, so every update is applied as a whole before
+    another task runs, and a cancelled call either completed or did not start.
     """
 
     def __init__(self) -> None:
+        # Runs on several threads may use one service (sync run() has a worker thread).
+        self._lock = threading.RLock()
         self.sessions: dict[str, dict[str, dict[str, Session]]] = {}
         self.user_state: dict[str, dict[str, dict[str, Any]]] = {}
         self.app_state: dict[str, dict[str, Any]] = {}
 
     # -- public API ---------------------------------------------------------------------
 
+    @locked
     async def create_session(
         self,
         *,
@@ -111,6 +116,7 @@ class InMemorySessionService(BaseSessionService):
         user_sessions[sid] = stored
         return self._copy_out(stored, [])
 
+    @locked
     async def get_session(
         self,
         *,
@@ -135,6 +141,7 @@ class InMemorySessionService(BaseSessionService):
         selected = list(events) if config is None else _select_events(events, config)
         return self._copy_out(stored, selected)
 
+    @locked
     async def list_sessions(
         self, *, app_name: str, user_id: str | None = None
     ) -> ListSessionsResponse:
@@ -155,6 +162,7 @@ class InMemorySessionService(BaseSessionService):
         sessions = [self._copy_out(s, []) for store in stores for s in store.values()]
         return ListSessionsResponse(sessions=sessions)
 
+    @locked
     async def delete_session(self, *, app_name: str, user_id: str, session_id: str) -> None:
         """Delete a session and its events; an unknown session is ignored.
 
@@ -163,6 +171,7 @@ class InMemorySessionService(BaseSessionService):
         """
         self.sessions.get(app_name, {}).get(user_id, {}).pop(session_id, None)
 
+    @locked
     async def append_event(self, session: Session, event: Event) -> Event:
         """Append ``event`` to the caller's ``session`` and to storage; return the event.
 
