@@ -42,9 +42,11 @@ _TOOLSET_CLOSE_TIMEOUT = 10.0
 class Runner:
     """Runs an agent tree against a session: the ADK ``Runner`` API on trio.
 
-    Every run is a trio task with its own cancel scope, owned by this runner; nothing
-    it starts outlives it.  ``close()`` cancels the runs still in flight, waits for their
-    cleanup, then closes toolsets, plugins and the session service.
+    Every run is a trio task with its own cancel scope, owned by this runner; when a
+    consumer leaves, a deadline passes or ``close()`` is called, the run is cancelled and
+    its cleanup awaited (bounded by a grace period, after which it is logged).
+    ``close()`` cancels the runs still in flight, waits for their cleanup, then closes
+    toolsets, plugins and the session service.
 
     Args:
         app_name: The app the sessions belong to (non-empty).
@@ -236,7 +238,12 @@ class Runner:
         run_config: RunConfig | None = None,
         run_timeout: float | None = None,
     ) -> list[BatchResult]:
-        """Sync twin of :meth:`run_batch_async` (runs in a private trio run)."""
+        """Sync twin of :meth:`run_batch_async`.
+
+        Runs in a private trio run on a worker thread, so it works in plain code and in a
+        thread whose asyncio loop is running, but not inside a trio task.  Ctrl-C cancels
+        every run of the batch and waits for their cleanup before propagating.
+        """
         return call_sync(run_batch, self, list(requests), max_concurrency=max_concurrency,
                          fail_fast=fail_fast, run_config=run_config, run_timeout=run_timeout,
                          what="Runner.run_batch()")
@@ -314,21 +321,26 @@ class Runner:
                         _log.exception("Error closing model %r.", agent._llm.model)
 
     async def __aenter__(self) -> Runner:
+        """``async with runner:`` (trio or asyncio): the runner, closed on exit."""
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Close the runner (see :meth:`close`); exceptions are not suppressed.  The close
+        is shielded from the caller's cancellation and bounded in time."""
         await self.close()
 
     def __enter__(self) -> Runner:
+        """``with runner:`` in sync code (not inside a trio task): closed on exit."""
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Close the runner in a private trio run; Ctrl-C while closing cancels that."""
         call_sync(self._aclose, what="with runner:")
 
 

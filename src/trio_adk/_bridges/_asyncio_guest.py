@@ -43,7 +43,9 @@ class _Portal:
         self.users = 0
         self.ready: asyncio.Future[None] = loop.create_future()
         self.done: asyncio.Future[None] = loop.create_future()
-        self.stop: trio.Event | None = None
+        # Created here (trio.Event needs no running trio), so a stop can be requested even
+        # before the guest's main task first runs.
+        self.stop = trio.Event()
         self.linger: asyncio.TimerHandle | None = None
         self.keeper: asyncio.Task[None] | None = None
         if not owned:
@@ -51,7 +53,6 @@ class _Portal:
 
     def start(self) -> None:
         async def trio_main() -> None:
-            self.stop = trio.Event()
             if not self.ready.done():
                 self.ready.set_result(None)
             await self.stop.wait()
@@ -90,7 +91,7 @@ class _Portal:
             raise
 
     def request_stop(self) -> None:
-        if self.stop is not None and not self.stop.is_set():
+        if not self.stop.is_set():
             self.stop.set()
 
     def acquire(self) -> None:
@@ -121,8 +122,7 @@ async def _acquire_portal() -> _Portal:
         portal = _portals.get(loop)
         if portal is not None and portal.done.done():
             portal = None
-        if portal is not None and portal.owned and portal.stop is not None \
-                and portal.stop.is_set():
+        if portal is not None and portal.owned and portal.stop.is_set():
             await asyncio.shield(portal.done)  # a previous guest is finishing: wait for it
             continue
         break
@@ -138,6 +138,11 @@ async def _acquire_portal() -> _Portal:
         await asyncio.shield(portal.ready)
     except BaseException:
         portal.release()
+        if portal.owned and portal.users == 0:
+            # Cancelled (e.g. asyncio.run shutting down) while the guest was starting:
+            # finish it now, since its keeper task may never get to run.
+            portal.request_stop()
+            await _await_uncancellable(portal.done, CLEANUP_GRACE)
         raise
     return portal
 

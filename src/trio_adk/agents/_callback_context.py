@@ -54,7 +54,9 @@ class CallbackContext(ReadonlyContext):
     """The context of agent and model callbacks: writable state, artifacts, credentials.
 
     State written here is visible at once and is recorded in ``event_actions``, so it
-    is persisted with the next event the agent emits.
+    is persisted with the next event the agent emits.  Use it from the run's trio task
+    (callbacks run there); the artifact and credential helpers await their services and
+    are cancelled with the run (a cancelled save either stored the artifact or did not).
     """
 
     __slots__ = ("_event_actions", "_state")

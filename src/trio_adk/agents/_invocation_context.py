@@ -56,7 +56,7 @@ async def _no_sink(event: Event) -> None:
 class InvocationContext:
     """The context of one invocation: services, session, the agent being run.
 
-    Each agent runs on its own shallow copy (``model_copy(update={"agent": ...})``), so
+    Each agent runs on its own shallow copy of its parent's context, so
     ``end_invocation`` ends only the current agent's run, while the model-call counter
     is shared by all copies.  Lives in the run's trio task; not thread-safe.
     """

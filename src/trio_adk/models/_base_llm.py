@@ -47,7 +47,11 @@ class BaseLlm(BaseModel):
         raise NotImplementedError(f"Live connection is not supported for {self.model}.")
 
     async def aclose(self) -> None:
-        """Release resources (HTTP clients); called by ``Runner.close()``.  Idempotent."""
+        """Release resources (HTTP clients); called by ``Runner.close()``.  Idempotent.
+
+        Called in a shielded scope with a deadline; requests still in flight on other
+        runners sharing this model should be allowed to finish.
+        """
 
 
 class BaseLlmConnection(abc.ABC):

@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 class BaseTool(abc.ABC):
     """A capability the model can call.
 
-    ``run_async`` runs in a task of the invocation's nursery, concurrently with the
-    other calls of the same model turn; it may be cancelled at any ``await`` (the run
-    was cancelled, timed out or closed).  Blocking work belongs in
+    ``run_async`` runs in the run's trio task (several calls of one model turn run
+    concurrently, each in a task of a nursery owned by that turn); it may be cancelled at
+    any ``await`` (the run was cancelled, timed out or closed).  Blocking work belongs in
     ``trio.to_thread.run_sync``.
     """
 
@@ -56,10 +56,17 @@ class BaseToolset(abc.ABC):
 
     @abc.abstractmethod
     async def get_tools(self, readonly_context: ReadonlyContext | None = None) -> list[BaseTool]:
-        """The tools to offer for this request."""
+        """The tools to offer for this request.
+
+        Called in the run's trio task before each model call; cancelled with the run.
+        """
 
     async def close(self) -> None:
-        """Release the toolset's resources.  Idempotent; default: nothing."""
+        """Release the toolset's resources.  Idempotent; default: nothing.
+
+        Called by ``Runner.close()`` in a shielded scope with a deadline; if the deadline
+        passes the toolset is cancelled and a warning logged; errors are logged.
+        """
 
     def _is_tool_selected(self, tool: BaseTool) -> bool:
         return self.tool_filter is None or tool.name in self.tool_filter
