@@ -9,7 +9,7 @@ import os
 import random
 import threading
 from collections.abc import AsyncGenerator, Iterator
-from contextlib import aclosing
+from contextlib import AbstractAsyncContextManager, aclosing
 from typing import Any
 
 import httpx
@@ -19,6 +19,11 @@ from pydantic import Field
 
 from trio_adk.errors import ModelConfigError, ModelConnectionError, ModelResponseError
 from trio_adk.models._base_llm import BaseLlm
+from trio_adk.models._gemini_live import (
+    GeminiLiveOptions,
+    GeminiLlmConnection,
+    open_gemini_connection,
+)
 from trio_adk.models._llm_request import LlmRequest
 from trio_adk.models._llm_response import LlmResponse
 from trio_adk.models._registry import LLMRegistry
@@ -209,6 +214,20 @@ class Gemini(BaseLlm):
         return type(self)(**{name: getattr(self, name) for name in type(self).model_fields})
 
     # ---- calls ------------------------------------------------------------------------
+
+    def connect(self, llm_request: LlmRequest, *, options: GeminiLiveOptions | None = None
+                ) -> AbstractAsyncContextManager[GeminiLlmConnection]:
+        """Open a Gemini Live session (``async with model.connect(request) as conn:``).
+
+        The WebSocket URL comes from the same base URL and key as REST calls, with the
+        Live API version (``v1alpha`` unless configured); ``options`` (else a
+        ``live_options`` attribute of a subclass) tunes timeouts and limits.  See
+        :func:`trio_adk.models._gemini_live.open_gemini_connection` for the steps, errors
+        and cleanup: leaving the block closes the socket with 1000, or 1001 on an error or
+        cancellation, shielded and bounded.  From a trio task only.
+        """
+        return open_gemini_connection(self, llm_request,
+                                      options or getattr(self, "live_options", None))
 
     async def generate_content_async(
         self, llm_request: LlmRequest, stream: bool = False

@@ -1,10 +1,14 @@
 """Test support: deterministic model doubles (no network, virtual-time friendly) and a fake
 Gemini server on loopback (:class:`FakeGeminiServer`) that speaks the real wire protocols."""
 
+from trio_adk.testing import live_script as live_script
 from trio_adk.testing._fake_gemini._live import LiveHandler as LiveHandler
 from trio_adk.testing._fake_gemini._live import LiveScript as LiveScript
 from trio_adk.testing._fake_gemini._live import LiveSession as LiveSession
 from trio_adk.testing._fake_gemini._live import echo_live_handler as echo_live_handler
+from trio_adk.testing._fake_gemini._live_script import LiveContext as LiveContext
+from trio_adk.testing._fake_gemini._live_script import LiveConversation as LiveConversation
+from trio_adk.testing._fake_gemini._live_script import LiveTurn as LiveTurn
 from trio_adk.testing._fake_gemini._records import RecordedLiveMessage as RecordedLiveMessage
 from trio_adk.testing._fake_gemini._records import RecordedRequest as RecordedRequest
 from trio_adk.testing._fake_gemini._responder import builtin_responder as builtin_responder
@@ -38,9 +42,12 @@ __all__ = [
     "FunctionModel",
     "GeminiError",
     "GeminiReply",
+    "LiveContext",
+    "LiveConversation",
     "LiveHandler",
     "LiveScript",
     "LiveSession",
+    "LiveTurn",
     "RecordedLiveMessage",
     "RecordedRequest",
     "Reply",
@@ -62,5 +69,6 @@ __all__ = [
     "gemini_parts",
     "gemini_responses",
     "gemini_text",
+    "live_script",
     "text",
 ]

@@ -3,8 +3,10 @@
 A Live connection goes: WebSocket opening handshake → the client's ``setup`` message → the
 server's ``setupComplete`` → the :data:`LiveHandler` of the server's :class:`LiveScript` runs the
 rest of the session with a :class:`LiveSession`. The default handler, :func:`echo_live_handler`,
-answers every text turn with a short model turn; a scripted handler for the live-mode work plugs
-in through the same hook.
+answers every text turn with a short model turn. Scripted conversations (streamed text, audio echo
+with transcriptions, tool calls, barge-in, goAway, resumption handles, dropped connections, error
+closes) are :class:`~trio_adk.testing.live_script.LiveConversation` handlers plugged into the same
+hook (``_live_script.py``).
 """
 
 from __future__ import annotations
@@ -37,9 +39,13 @@ class LiveSession:
 
     def __init__(self, websocket: trio_websocket.WebSocketConnection, *, index: int, path: str,
                  headers: Mapping[str, str], setup: Mapping[str, Any],
-                 record: Callable[[RecordedLiveMessage], None]) -> None:
+                 record: Callable[[RecordedLiveMessage], None],
+                 stream: trio.abc.Stream | None = None) -> None:
         self._ws = websocket
         self._record = record
+        self._stream = stream
+        self.dropped = False
+        """True once :meth:`drop` cut the connection."""
         self.index = index
         """The server's number for this Live connection, from 0."""
         self.path = path
@@ -61,6 +67,12 @@ class LiveSession:
         closed = self._ws.closed
         return None if closed is None else int(closed.code)
 
+    @property
+    def close_reason(self) -> str | None:
+        """The close reason text once closed (either side), else ``None``."""
+        closed = self._ws.closed
+        return None if closed is None else closed.reason
+
     async def receive(self) -> dict[str, Any] | None:
         """The next client message, normalised (camelCase keys) and recorded.
 
@@ -77,11 +89,14 @@ class LiveSession:
                                          timestamp=trio.current_time()))
         return message if isinstance(message, dict) else {}
 
-    async def send(self, message: Mapping[str, Any]) -> None:
-        """Send one server message as a binary frame of pretty JSON (a no-op once closed)."""
+    async def send(self, message: Mapping[str, Any], *, binary: bool = True) -> None:
+        """Send one server message as a binary frame of pretty JSON, as production does, or
+        (``binary=False``) as a text frame of compact JSON; a no-op once closed."""
+        frame: str | bytes = live_frame(message) if binary else json.dumps(message)
         try:
-            await self._ws.send_message(live_frame(message))
-        except trio_websocket.ConnectionClosed:
+            await self._ws.send_message(frame)
+        except (trio_websocket.ConnectionClosed, trio.BrokenResourceError,
+                trio.ClosedResourceError):
             pass
 
     async def send_text_turn(self, text: str, *, usage: bool = True) -> None:
@@ -102,6 +117,16 @@ class LiveSession:
         """
         await self._ws.aclose(code, reason)
 
+    async def drop(self) -> None:
+        """Cut the TCP connection without a close frame (the client sees 1006).
+
+        Later ``receive`` calls return ``None`` and ``send`` does nothing.
+        """
+        self.dropped = True
+        if self._stream is None:
+            raise RuntimeError("this LiveSession was made without its stream; cannot drop it")
+        await trio.aclose_forcefully(self._stream)
+
 
 def decode_message(raw: str | bytes) -> Any:
     """A client frame parsed and normalised; ``None`` if it is not JSON."""
@@ -114,7 +139,10 @@ def decode_message(raw: str | bytes) -> Any:
 LiveHandler: TypeAlias = Callable[[LiveSession], Awaitable[None]]
 """Runs a Live session after ``setupComplete`` was sent; returning closes it with 1000.
 
-It runs in the connection's task; it is cancelled when the server closes."""
+It runs in the connection's task; it is cancelled when the server closes. A handler object may
+also have a ``check_setup(setup) -> tuple[int, str] | None`` method: it is called with the
+normalised ``setup`` object before ``setupComplete``, and a ``(code, reason)`` result closes the
+WebSocket with that code instead (e.g. an unknown session resumption handle)."""
 
 
 def _turn_text(message: Mapping[str, Any]) -> str | None:
@@ -152,7 +180,8 @@ class LiveScript:
     answer (the server keeps reading and recording until the client leaves), for client
     timeout tests. ``close_code`` (with ``close_reason``): close the WebSocket with that code
     instead of answering ``setup``, like the service's 1007/1008/1011 refusals. ``session_id``:
-    sent in ``setupComplete`` when given. ``handler``: runs the session afterwards.
+    sent in ``setupComplete`` when given. ``setup_reply``: sent instead of ``setupComplete`` (a
+    misbehaving server, for client tests). ``handler``: runs the session afterwards.
     """
 
     handler: LiveHandler = echo_live_handler
@@ -161,9 +190,12 @@ class LiveScript:
     close_code: int | None = None
     close_reason: str | None = None
     session_id: str | None = None
+    setup_reply: Mapping[str, Any] | None = None
 
-    def setup_complete(self) -> dict[str, Any]:
-        """The ``setupComplete`` message this script sends."""
+    def setup_complete(self) -> Mapping[str, Any]:
+        """The ``setupComplete`` message this script sends (or ``setup_reply``)."""
+        if self.setup_reply is not None:
+            return self.setup_reply
         body: dict[str, Any] = {}
         if self.session_id is not None:
             body["sessionId"] = self.session_id

@@ -104,7 +104,8 @@ class FakeGeminiServer:
     (default :func:`~trio_adk.testing.builtin_responder`). When a script runs out, calls go to
     ``responder`` if one was given, else they get a 500 error saying so. Live connections
     (``/ws/google.ai.generativelanguage.{ver}.GenerativeService.BidiGenerateContent``) follow
-    ``live`` (a :class:`~trio_adk.testing.LiveScript`; default: echo).
+    ``live`` (a :class:`~trio_adk.testing.LiveScript`; default: echo; scripted conversations:
+    :mod:`trio_adk.testing.live_script`); :attr:`live_sessions` keeps every Live session.
 
     ``require_api_key``: calls without exactly this key (``x-goog-api-key``, ``?key=``,
     ``?access_token=`` or ``Authorization: Token``) get 400 ``API_KEY_INVALID`` (Live: close 1008).
@@ -140,10 +141,13 @@ class FakeGeminiServer:
         """Every request received, in arrival order (Live sessions once setup arrived)."""
         self.live_messages: list[RecordedLiveMessage] = []
         """Every message Live clients sent, the ``setup`` message included."""
+        self.live_sessions: list[LiveSession] = []
+        """Every Live session that sent a ``setup`` message, in order (also once closed: their
+        ``close_code`` tells how the connection ended, 1006 for a dropped one)."""
         self.errors: list[BaseException] = []
         """Unexpected exceptions raised while serving connections (the server kept running)."""
         self._model_calls = 0
-        self._live_sessions = 0
+        self._live_count = 0
         self._open_live: set[trio.CancelScope] = set()
         self._live_idle = trio.Event()
         self._live_idle.set()
@@ -408,8 +412,8 @@ class FakeGeminiServer:
     async def _serve_live(self, conn: HttpConnection, request: IncomingRequest,
                           route: Route) -> None:
         stream = ReplayStream(conn.stream, conn.upgrade_bytes(request))
-        index = self._live_sessions
-        self._live_sessions += 1
+        index = self._live_count
+        self._live_count += 1
         scope = trio.CancelScope()
         if not self._open_live:
             self._live_idle = trio.Event()
@@ -423,7 +427,7 @@ class FakeGeminiServer:
                 code = 1011
                 try:
                     with scope:
-                        await self._run_live(websocket, index, request, route)
+                        await self._run_live(websocket, stream, index, request, route)
                     code = 1001 if scope.cancelled_caught else 1000
                 finally:
                     with trio.move_on_after(self._close_timeout, shield=True):
@@ -434,8 +438,9 @@ class FakeGeminiServer:
             if not self._open_live:
                 self._live_idle.set()
 
-    async def _run_live(self, websocket: trio_websocket.WebSocketConnection, index: int,
-                        request: IncomingRequest, route: Route) -> None:
+    async def _run_live(self, websocket: trio_websocket.WebSocketConnection,
+                        stream: trio.abc.Stream, index: int, request: IncomingRequest,
+                        route: Route) -> None:
         headers = request.headers
         api_key, key_source = _find_api_key(headers, route.query)
 
@@ -470,9 +475,16 @@ class FakeGeminiServer:
         script = self.live
         await trio.sleep(script.setup_delay)
         session = LiveSession(websocket, index=index, path=route.path, headers=headers,
-                              setup=setup, record=record_message)
+                              setup=setup, record=record_message, stream=stream)
+        self.live_sessions.append(session)
         if script.close_code is not None:
             await self._close_live(websocket, script.close_code, script.close_reason)
+            return
+        check_setup = getattr(script.handler, "check_setup", None)
+        refusal = check_setup(session.setup) if callable(check_setup) else None
+        if refusal is not None:
+            code, reason = refusal
+            await self._close_live(websocket, code, reason)
             return
         if not script.answer_setup:
             while await session.receive() is not None:
