@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import trio
 
+from helpers import socket_fds
 from trio_adk._run import ACTIVE_RUNS
-
-
-def _socket_fds() -> set[str]:
-    found: set[str] = set()
-    try:
-        names = os.listdir("/proc/self/fd")
-    except OSError:  # not Linux: skip the socket check
-        return found
-    for name in names:
-        try:
-            target = os.readlink(f"/proc/self/fd/{name}")
-        except OSError:
-            continue
-        if target.startswith("socket:"):
-            found.add(target)
-    return found
 
 
 def _live_threads() -> set[threading.Thread]:
@@ -36,14 +20,14 @@ def _live_threads() -> set[threading.Thread]:
 @pytest.fixture(autouse=True)
 def _no_leaked_threads_or_sockets() -> Iterator[None]:
     threads_before = _live_threads()
-    sockets_before = _socket_fds()
+    sockets_before = socket_fds()
     yield
     leaked_threads = _live_threads() - threads_before
     for thread in leaked_threads:  # give a finishing thread a moment to be gone
         thread.join(timeout=2.0)
     leaked_threads = {t for t in leaked_threads if t.is_alive()}
     assert not leaked_threads, f"test leaked threads: {sorted(t.name for t in leaked_threads)}"
-    leaked_sockets = _socket_fds() - sockets_before
+    leaked_sockets = socket_fds() - sockets_before
     assert not leaked_sockets, f"test leaked sockets: {sorted(leaked_sockets)}"
     assert not list(ACTIVE_RUNS), f"test leaked runs: {list(ACTIVE_RUNS)}"
 

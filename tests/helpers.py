@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Any
@@ -65,3 +66,20 @@ async def stored_events(runner: Runner, session_id: str = "s1") -> list[Event]:
 async def aiter_list(items: list[Any]) -> AsyncIterator[Any]:
     for item in items:
         yield item
+
+
+def socket_fds() -> set[str]:
+    """The process's open sockets (``socket:[inode]``); empty where /proc is missing."""
+    found: set[str] = set()
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:  # not Linux: no socket check
+        return found
+    for name in names:
+        try:
+            target = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:
+            continue
+        if target.startswith("socket:"):
+            found.add(target)
+    return found

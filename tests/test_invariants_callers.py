@@ -54,7 +54,7 @@ import trio.testing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import APP, USER, user_text
+from helpers import APP, USER, socket_fds, user_text
 from trio_adk import Agent, Runner
 from trio_adk._run import ACTIVE_RUNS
 from trio_adk.agents import (
@@ -425,27 +425,11 @@ def check(caller: Caller, scn: Scenario, out: Outcome) -> None:
 # ---- leak checks per example -------------------------------------------------------------
 
 
-def _socket_fds() -> set[str]:
-    found: set[str] = set()
-    try:
-        names = os.listdir("/proc/self/fd")
-    except OSError:  # not Linux: skip the socket check
-        return found
-    for name in names:
-        try:
-            target = os.readlink(f"/proc/self/fd/{name}")
-        except OSError:
-            continue
-        if target.startswith("socket:"):
-            found.add(target)
-    return found
-
-
 @contextmanager
 def nothing_left_behind() -> Iterator[None]:
     """Per example: no new thread (trio's cached workers aside), socket, run or trio run."""
     threads_before = set(threading.enumerate())
-    sockets_before = _socket_fds()
+    sockets_before = socket_fds()
     yield
     new = {t for t in threading.enumerate() if t not in threads_before
            and not t.name.startswith("Trio thread")}
@@ -453,7 +437,7 @@ def nothing_left_behind() -> Iterator[None]:
         thread.join(timeout=2.0)
     alive = sorted(t.name for t in new if t.is_alive())
     assert not alive, f"example left threads running: {alive}"
-    leaked_sockets = _socket_fds() - sockets_before
+    leaked_sockets = socket_fds() - sockets_before
     assert not leaked_sockets, f"example leaked sockets: {sorted(leaked_sockets)}"
     assert not list(ACTIVE_RUNS), f"example left runs in flight: {list(ACTIVE_RUNS)}"
     assert not trio.lowlevel.in_trio_run(), "a trio run (guest) is still active"
