@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import math
 import threading
 import weakref
 from collections.abc import Callable
@@ -14,6 +13,7 @@ import attrs
 import trio
 from google.genai import types
 
+from trio_adk._utils._cancel import CLEANUP_GRACE, cancelled_from_outside, leaked_cancel
 from trio_adk._utils._copy import copy_content, copy_state
 from trio_adk._utils._rendezvous import ConsumerGone, Rendezvous
 from trio_adk.agents._base_agent import BaseAgent, reap_children
@@ -33,8 +33,6 @@ _log = logging.getLogger("trio_adk")
 # Every run that has started and not finished, for leak checks in tests.
 ACTIVE_RUNS: weakref.WeakSet[Run] = weakref.WeakSet()
 
-# How long cleanup of a cancelled run may take before the waiter gives up on it.
-CLEANUP_GRACE = 5.0
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -166,9 +164,9 @@ class Run:
                         "and was cancelled."
                     )
             except trio.Cancelled as exc:
-                if trio.current_effective_deadline() == -math.inf:
+                if cancelled_from_outside():
                     raise  # cancelled from outside (the trio run is ending)
-                error = _leaked_cancel(exc)
+                error = leaked_cancel("The agent", exc)
             except ConsumerGone:
                 pass  # the consumer went away while an event was being handed over
             except BaseException as exc:  # delivered to the consumer, never dropped
@@ -301,17 +299,6 @@ def _current_token() -> trio.lowlevel.TrioToken | None:
         return None
 
 
-def _leaked_cancel(exc: trio.Cancelled) -> RuntimeError:
-    error = RuntimeError(
-        "The agent raised trio.Cancelled although the run was not cancelled: a cancel "
-        "scope or nursery was held across `yield` in an async generator and expired while "
-        "the generator was suspended. Keep cancel scopes and nurseries inside one step of "
-        "the generator (see trio's notes on async generators)."
-    )
-    error.__cause__ = exc
-    return error
-
-
 def _check_message(message: types.Content | None) -> None:
     if message is None:
         raise ValueError(
@@ -368,7 +355,17 @@ def _stamp_metadata(event: Event, run_config: RunConfig) -> None:
 
 
 _KEEP = frozenset({"id", "invocation_id", "timestamp"})
-_EVENT_FIELDS = attrs.fields(Event)
+
+
+def _default_of(field: Any) -> Any:
+    default = field.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        return default.factory()
+    return default
+
+
+# (name, default) of the Event fields a plugin may replace; factories evaluated once.
+_MERGEABLE = tuple((f.name, _default_of(f)) for f in attrs.fields(Event) if f.name not in _KEEP)
 
 
 def _merge_replacement(original: Event, replacement: Event) -> Event:
@@ -379,19 +376,11 @@ def _merge_replacement(original: Event, replacement: Event) -> Event:
     """
     if replacement is original:
         return original
-    for field in _EVENT_FIELDS:
-        name = field.name
-        if name in _KEEP:
-            continue
+    for name, default in _MERGEABLE:
         value = getattr(replacement, name)
-        default: Any = field.default
-        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            is_default = value == default.factory()
-        else:
-            is_default = value == default
         if name == "author" and not value:
             continue
-        if not is_default:
+        if value != default:
             setattr(original, name, value)
     return original
 

@@ -16,8 +16,9 @@ from trio_adk._batch import BatchResult, run_batch
 from trio_adk._bridges._asyncio_guest import run_in_trio, stream_asyncio
 from trio_adk._bridges._sync_thread import call_sync, stream_sync
 from trio_adk._bridges._trio import stream_trio
-from trio_adk._run import CLEANUP_GRACE, Run, RunRequest
+from trio_adk._run import Run, RunRequest
 from trio_adk._session_gate import SessionGates
+from trio_adk._utils._cancel import CLEANUP_GRACE
 from trio_adk.agents._base_agent import BaseAgent
 from trio_adk.agents._llm_agent import LlmAgent
 from trio_adk.agents._run_config import RunConfig
@@ -169,9 +170,7 @@ class Runner:
         or outside cancellation.  ``timeout`` (seconds, whole run) ends the run with the
         built-in ``TimeoutError``.  ``close()`` ends it with ``RunnerClosedError``.
         """
-        request = RunRequest(user_id=user_id, session_id=session_id, new_message=new_message,
-                             state_delta=state_delta, run_config=run_config or RunConfig(),
-                             timeout=timeout)
+        request = _request(user_id, session_id, new_message, state_delta, run_config, timeout)
         if _caller_library() == "asyncio":
             return stream_asyncio(self, request)
         return stream_trio(self, request)
@@ -197,10 +196,8 @@ class Runner:
         the events before them; a failure that is not an ``Exception`` arrives as
         ``RuntimeError`` chained to it.  ``KeyboardInterrupt`` cancels the run cleanly.
         """
-        request = RunRequest(user_id=user_id, session_id=session_id, new_message=new_message,
-                             state_delta=state_delta, run_config=run_config or RunConfig(),
-                             timeout=timeout)
-        return stream_sync(self, request)
+        return stream_sync(self, _request(user_id, session_id, new_message, state_delta,
+                                          run_config, timeout))
 
     async def run_batch_async(
         self,
@@ -372,6 +369,14 @@ class InMemoryRunner(Runner):
             plugin_close_timeout=plugin_close_timeout,
             session_concurrency=session_concurrency,
         )
+
+
+def _request(user_id: str, session_id: str, new_message: types.Content | None,
+             state_delta: dict[str, Any] | None, run_config: RunConfig | None,
+             timeout: float | None) -> RunRequest:
+    return RunRequest(user_id=user_id, session_id=session_id, new_message=new_message,
+                      state_delta=state_delta, run_config=run_config or RunConfig(),
+                      timeout=timeout)
 
 
 def _caller_library() -> str | None:

@@ -20,7 +20,8 @@ import outcome
 import trio
 
 from trio_adk._bridges._trio import raise_outcome, report_unseen_error
-from trio_adk._run import CLEANUP_GRACE, Run, RunRequest
+from trio_adk._run import Run, RunRequest
+from trio_adk._utils._cancel import CLEANUP_GRACE
 from trio_adk.events._event import Event
 
 if TYPE_CHECKING:
@@ -195,7 +196,7 @@ async def stream_asyncio(runner: Runner, request: RunRequest) -> AsyncGenerator[
     try:
         run = runner._new_run(request)
         run.start()
-        finished = False
+        finished = closed_early = False
         try:
             while True:
                 try:
@@ -209,11 +210,11 @@ async def stream_asyncio(runner: Runner, request: RunRequest) -> AsyncGenerator[
                 await asyncio.sleep(0)
             finished = True
         except GeneratorExit:
-            run.abandon(consumer_closed=True)
+            closed_early = True  # aclose()/break: after_run still runs
             raise
         finally:
             if not finished:
-                run.abandon(consumer_closed=run.consumer_left)
+                run.abandon(consumer_closed=closed_early)
             await _await_uncancellable(_finished_future(run, portal.loop), CLEANUP_GRACE)
             if not finished:
                 report_unseen_error(run)

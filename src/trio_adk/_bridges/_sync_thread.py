@@ -20,7 +20,8 @@ import sniffio
 import trio
 
 from trio_adk._bridges._trio import raise_outcome, report_unseen_error
-from trio_adk._run import CLEANUP_GRACE, Run, RunRequest
+from trio_adk._run import Run, RunRequest
+from trio_adk._utils._cancel import CLEANUP_GRACE
 from trio_adk.events._event import Event
 
 if TYPE_CHECKING:
@@ -94,11 +95,13 @@ class _Worker:
             raise RuntimeError("the worker thread's trio run did not start") from self.failure
         return self.run
 
-    def receive(self, run: Run) -> Event:
+    def receive(self) -> Event:
         """The run's next event, waiting in short slices so Ctrl-C is noticed promptly.
 
         ``trio.EndOfChannel`` at the end.
         """
+        run = self.run
+        assert run is not None
         box: queue.SimpleQueue[outcome.Outcome[Event]] = queue.SimpleQueue()
 
         async def pull() -> None:
@@ -144,7 +147,7 @@ def stream_sync(runner: Runner, request: RunRequest) -> Generator[Event, None, N
     try:
         while True:
             try:
-                event = worker.receive(run)
+                event = worker.receive()
             except trio.EndOfChannel:
                 break
             yield event

@@ -26,7 +26,7 @@ async def stream_trio(runner: Runner, request: RunRequest) -> AsyncGenerator[Eve
     """
     run = runner._new_run(request)
     run.start()
-    finished = False
+    finished = closed_early = False
     try:
         while True:
             try:
@@ -36,11 +36,11 @@ async def stream_trio(runner: Runner, request: RunRequest) -> AsyncGenerator[Eve
             yield event
         finished = True
     except GeneratorExit:
-        run.abandon(consumer_closed=True)
+        closed_early = True  # aclose()/break: after_run still runs
         raise
     finally:
         if not finished:
-            run.abandon(consumer_closed=run.consumer_left)
+            run.abandon(consumer_closed=closed_early)
         await run.wait_done()
         if not finished:
             report_unseen_error(run)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import math
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -15,6 +14,7 @@ from google.genai import types
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from trio_adk._utils._callbacks import call_chain
+from trio_adk._utils._cancel import CLEANUP_GRACE, cancelled_from_outside, leaked_cancel
 from trio_adk.agents._callback_context import CallbackContext
 from trio_adk.errors import AgentTreeError
 from trio_adk.events._event import Event
@@ -27,9 +27,6 @@ _log = logging.getLogger("trio_adk")
 AgentCallback = Callable[..., Any]
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-# How long a public ``run_async``/``run_live`` generator waits, shielded, for the task it
-# started to finish its cleanup after the consumer stopped early.
-_CLEANUP_GRACE = 5.0
 
 
 def _native(fn: _F) -> _F:
@@ -167,10 +164,6 @@ class BaseAgent(BaseModel):
         """Push-style body used by built-in agents: emit events with ``ctx.emit``."""
         await _drive_generator(self._run_async_impl(ctx), ctx)
 
-    async def _run_live_impl_push(self, ctx: InvocationContext) -> None:
-        """Push-style live body used by built-in agents."""
-        await _drive_generator(self._run_live_impl(ctx), ctx)
-
     async def _execute(self, parent_context: InvocationContext, *, live: bool = False) -> None:
         """Run this agent: before-agent callbacks, the body, after-agent callbacks.
 
@@ -181,14 +174,10 @@ class BaseAgent(BaseModel):
             return
         if ctx.end_invocation:
             return
-        cls = type(self)
         if live:
-            if getattr(cls._run_live_impl, "__trio_adk_native__", False):
-                await self._run_live_impl_push(ctx)
-            else:
-                await _drive_generator(self._run_live_impl(ctx), ctx)
+            await _drive_generator(self._run_live_impl(ctx), ctx)
             return
-        if getattr(cls._run_async_impl, "__trio_adk_native__", False):
+        if getattr(type(self)._run_async_impl, "__trio_adk_native__", False):
             await self._run_impl(ctx)
         else:
             await _drive_generator(self._run_async_impl(ctx), ctx)
@@ -262,16 +251,11 @@ async def _drive_generator(agen: AsyncGenerator[Event, None], ctx: InvocationCon
             async for event in events:
                 await ctx.emit(event)
     except trio.Cancelled as exc:
-        if trio.current_effective_deadline() == -math.inf:
+        if cancelled_from_outside():
             raise
         leaked = exc
     if leaked is not None or not exhausted:
-        raise RuntimeError(
-            f"Agent {ctx.agent.name} was cut short although its run was not cancelled: "
-            "its _run_async_impl held a cancel scope or nursery across `yield`, which "
-            "expired while the generator was suspended. Keep cancel scopes and nurseries "
-            "within one step of the generator (see trio's notes on async generators)."
-        ) from leaked
+        raise leaked_cancel(f"Agent {ctx.agent.name}", leaked)
 
 
 @attrs.define(eq=False)
@@ -290,13 +274,13 @@ async def reap_children(shared: Any) -> None:
         return
     for child in list(children):
         child.scope.cancel()
-    with trio.move_on_after(_CLEANUP_GRACE) as cleanup:
+    with trio.move_on_after(CLEANUP_GRACE) as cleanup:
         cleanup.shield = True
         for child in list(children):
             await child.done.wait()
     if cleanup.cancelled_caught:
         _log.warning("Agent tasks %s did not finish their cleanup within %.1f s.",
-                     sorted(c.name for c in children), _CLEANUP_GRACE)
+                     sorted(c.name for c in children), CLEANUP_GRACE)
 
 
 def _stream_body(agent: BaseAgent, ctx: InvocationContext) -> AsyncGenerator[Event, None]:
@@ -336,10 +320,10 @@ async def _stream(
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             if not consumer_left:  # the body's own error, not our closed channel
                 failure.append(exc)
-        except trio.Cancelled:
-            if trio.current_effective_deadline() == -math.inf:
+        except trio.Cancelled as exc:
+            if cancelled_from_outside():
                 raise
-            failure.append(RuntimeError(f"Agent {name} leaked trio.Cancelled."))
+            failure.append(leaked_cancel(f"Agent {name}", exc))
         except BaseException as exc:
             failure.append(exc)
         finally:
@@ -360,11 +344,11 @@ async def _stream(
         if not finished:
             consumer_left = True
             child.scope.cancel()
-        with trio.move_on_after(_CLEANUP_GRACE) as cleanup:
+        with trio.move_on_after(CLEANUP_GRACE) as cleanup:
             cleanup.shield = True
             await child.done.wait()
         if cleanup.cancelled_caught:
             _log.warning("Agent %s did not finish its cleanup within %.1f s.",
-                         name, _CLEANUP_GRACE)
+                         name, CLEANUP_GRACE)
     if failure:
         raise failure[0]

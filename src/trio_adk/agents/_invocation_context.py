@@ -100,26 +100,22 @@ class InvocationContext:
 
     def model_copy(self, *, update: dict[str, Any] | None = None) -> InvocationContext:
         """A shallow copy with ``update`` applied (shares the call counter)."""
+        return self._replace(**(update or {}))
+
+    def _replace(self, **changes: Any) -> InvocationContext:
+        # A dict copy: far cheaper than attrs.evolve on this hot path (one per agent).
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
-        if update:
-            for key, value in update.items():
-                setattr(new, key, value)
+        new.__dict__.update(changes)
         return new
 
     def _for_agent(self, agent: BaseAgent) -> InvocationContext:
         """The context an agent runs on: a shallow copy naming that agent."""
-        new = object.__new__(type(self))
-        new.__dict__.update(self.__dict__)
-        new.agent = agent
-        return new
+        return self._replace(agent=agent)
 
     def _with_emit(self, emit: EmitFn) -> InvocationContext:
         """A shallow copy whose events go to ``emit``."""
-        new = object.__new__(type(self))
-        new.__dict__.update(self.__dict__)
-        new._emit = emit
-        return new
+        return self._replace(_emit=emit)
 
     async def emit(self, event: Event) -> None:
         """Hand ``event`` to whoever drives this agent; returns when it was taken.

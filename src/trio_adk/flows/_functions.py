@@ -98,11 +98,7 @@ async def _run_call(
             "Possible causes: the model invented a name, or the tool was not added to "
             f"agent '{agent.name}' (LlmAgent.tools)."
         )
-        result = await plugins.run_on_tool_error_callback(
-            tool=missing, tool_args=args, tool_context=tool_context, error=error)
-        if result is None and agent.on_tool_error_callback:
-            result = await call_chain(agent.on_tool_error_callback, tool=missing, args=args,
-                                      tool_context=tool_context, error=error)
+        result = await _on_tool_error(agent, ctx, missing, args, tool_context, error)
         if result is None:
             raise error
         return _response_event(agent, ctx, call, missing.name, result, tool_context)
@@ -116,11 +112,7 @@ async def _run_call(
         try:
             result = await tool.run_async(args=args, tool_context=tool_context)
         except Exception as exc:
-            result = await plugins.run_on_tool_error_callback(
-                tool=tool, tool_args=args, tool_context=tool_context, error=exc)
-            if result is None and agent.on_tool_error_callback:
-                result = await call_chain(agent.on_tool_error_callback, tool=tool, args=args,
-                                          tool_context=tool_context, error=exc)
+            result = await _on_tool_error(agent, ctx, tool, args, tool_context, exc)
             if result is None:
                 raise
     altered = await plugins.run_after_tool_callback(
@@ -133,6 +125,19 @@ async def _run_call(
     if tool.is_long_running and not result:
         return None
     return _response_event(agent, ctx, call, tool.name, result, tool_context)
+
+
+async def _on_tool_error(
+    agent: LlmAgent, ctx: InvocationContext, tool: BaseTool, args: dict[str, Any],
+    tool_context: ToolContext, error: Exception,
+) -> Any:
+    """The answer of the error callbacks (plugins first, then the agent's), or None."""
+    result = await ctx.plugin_manager.run_on_tool_error_callback(
+        tool=tool, tool_args=args, tool_context=tool_context, error=error)
+    if result is None and agent.on_tool_error_callback:
+        result = await call_chain(agent.on_tool_error_callback, tool=tool, args=args,
+                                  tool_context=tool_context, error=error)
+    return result
 
 
 def _response_event(

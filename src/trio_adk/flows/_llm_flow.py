@@ -11,6 +11,7 @@ import trio
 
 from trio_adk._utils._callbacks import call_chain
 from trio_adk.agents._callback_context import CallbackContext, ReadonlyContext
+from trio_adk.agents._llm_agent import LlmAgent
 from trio_adk.agents._run_config import StreamingMode
 from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
@@ -30,7 +31,6 @@ from trio_adk.tools._transfer_to_agent import TransferToAgentTool
 if TYPE_CHECKING:
     from trio_adk.agents._base_agent import BaseAgent
     from trio_adk.agents._invocation_context import InvocationContext
-    from trio_adk.agents._llm_agent import LlmAgent
     from trio_adk.models._base_llm import BaseLlm
 
 _RESPONSE_FIELDS = tuple(f.name for f in attrs.fields(LlmResponse))
@@ -239,8 +239,6 @@ async def _preprocess(agent: LlmAgent, ctx: InvocationContext, request: LlmReque
         request.set_output_schema(agent.output_schema)
     instructions: list[str] = []
     root = agent.root_agent
-    from trio_adk.agents._llm_agent import LlmAgent
-
     if isinstance(root, LlmAgent) and root.global_instruction:
         instructions.append(await _instruction(root.global_instruction, ctx))
     if agent.instruction:
@@ -274,8 +272,6 @@ async def _instruction(instruction: Any, ctx: InvocationContext) -> str:
 
 def transfer_targets(agent: LlmAgent) -> list[BaseAgent]:
     """The agents ``agent`` may hand the conversation to."""
-    from trio_adk.agents._llm_agent import LlmAgent
-
     targets: list[BaseAgent] = list(agent.sub_agents)
     parent = agent.parent_agent
     if isinstance(parent, LlmAgent):
