@@ -10,8 +10,11 @@ from typing import Any
 from google.genai import types
 
 from trio_adk import Runner
+from trio_adk.agents import InvocationContext
 from trio_adk.events import Event
+from trio_adk.plugins import BasePlugin
 from trio_adk.sessions import InMemorySessionService
+from trio_adk.tools import BaseTool, BaseToolset
 
 APP = "test_app"
 USER = "user1"
@@ -83,3 +86,37 @@ def socket_fds() -> set[str]:
         if target.startswith("socket:"):
             found.add(target)
     return found
+
+
+def model_text(value: str) -> types.Content:
+    """Agent-side content with one text part."""
+    return types.Content(role="model", parts=[types.Part(text=value)])
+
+
+class RunLog(BasePlugin):
+    """Counts after_run callbacks and closes."""
+
+    def __init__(self, name: str = "runlog") -> None:
+        super().__init__(name=name)
+        self.after_runs = 0
+        self.closes = 0
+
+    async def after_run_callback(self, *, invocation_context: InvocationContext) -> None:
+        self.after_runs += 1
+
+    async def close(self) -> None:
+        self.closes += 1
+
+
+class CountingToolset(BaseToolset):
+    """A toolset with no tools that counts its closes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closes = 0
+
+    async def get_tools(self, readonly_context: Any = None) -> list[BaseTool]:
+        return []
+
+    async def close(self) -> None:
+        self.closes += 1

@@ -24,7 +24,17 @@ import trio
 from google.genai import types
 from pydantic import Field
 
-from helpers import APP, USER, make_runner, run_text, stored_events, texts, user_text
+from helpers import (
+    APP,
+    USER,
+    RunLog,
+    make_runner,
+    model_text,
+    run_text,
+    stored_events,
+    texts,
+    user_text,
+)
 from trio_adk import Agent, InMemoryRunner, Runner
 from trio_adk._bridges import _asyncio_guest
 from trio_adk._run import ACTIVE_RUNS
@@ -38,7 +48,6 @@ from trio_adk.agents import (
 from trio_adk.auth import AuthConfig, AuthCredential, InMemoryCredentialService
 from trio_adk.errors import RunnerClosedError
 from trio_adk.events import Event
-from trio_adk.plugins import BasePlugin
 from trio_adk.sessions import InMemorySessionService
 from trio_adk.testing import ScriptedModel, function_calls, text
 from trio_adk.tools import ToolContext
@@ -54,11 +63,6 @@ class Probe:
         self.cleaned: list[str] = []  # session ids whose cleanup finished
         self.raised: list[BaseException] = []
         self.seen: list[Any] = []
-
-
-def model_text(value: str) -> types.Content:
-    """Agent-side content with one text part."""
-    return types.Content(role="model", parts=[types.Part(text=value)])
 
 
 class Worker(BaseAgent):
@@ -109,21 +113,6 @@ class Failing(BaseAgent):
         error = ValueError("agent broke")
         self.probe.raised.append(error)
         raise error
-
-
-class RunLog(BasePlugin):
-    """Counts after_run callbacks and closes."""
-
-    def __init__(self, name: str = "runlog") -> None:
-        super().__init__(name=name)
-        self.after_runs = 0
-        self.closes = 0
-
-    async def after_run_callback(self, *, invocation_context: InvocationContext) -> None:
-        self.after_runs += 1
-
-    async def close(self) -> None:
-        self.closes += 1
 
 
 def start(runner: Runner, session_id: str = "s1",

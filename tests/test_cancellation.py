@@ -11,18 +11,27 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-from google.genai import types
 from pydantic import Field
 
-from helpers import APP, USER, make_runner, run_text, stored_events, texts, user_text
+from helpers import (
+    APP,
+    USER,
+    CountingToolset,
+    RunLog,
+    make_runner,
+    model_text,
+    run_text,
+    stored_events,
+    texts,
+    user_text,
+)
 from trio_adk import Agent, Runner
 from trio_adk._run import ACTIVE_RUNS
 from trio_adk.agents import BaseAgent, InvocationContext
 from trio_adk.errors import RunnerClosedError
 from trio_adk.events import Event
-from trio_adk.plugins import BasePlugin
 from trio_adk.testing import ScriptedModel, function_calls, text
-from trio_adk.tools import BaseTool, BaseToolset, ToolContext
+from trio_adk.tools import ToolContext
 
 # ---- helpers ------------------------------------------------------------------------------
 
@@ -36,11 +45,6 @@ class Probe:
         self.background_started = False
         self.background_cleaned = False
         self.seen: list[Any] = []
-
-
-def model_text(value: str) -> types.Content:
-    """Agent-side content with one text part."""
-    return types.Content(role="model", parts=[types.Part(text=value)])
 
 
 class Worker(BaseAgent):
@@ -118,35 +122,6 @@ class WithBackground(BaseAgent):
             await trio.sleep(1000)
             yield Event(author=self.name, invocation_id=ctx.invocation_id,
                         content=model_text("never"))  # pragma: no cover
-
-
-class RunLog(BasePlugin):
-    """Counts after_run callbacks and closes."""
-
-    def __init__(self, name: str = "runlog") -> None:
-        super().__init__(name=name)
-        self.after_runs = 0
-        self.closes = 0
-
-    async def after_run_callback(self, *, invocation_context: InvocationContext) -> None:
-        self.after_runs += 1
-
-    async def close(self) -> None:
-        self.closes += 1
-
-
-class CountingToolset(BaseToolset):
-    """A toolset with no tools that counts its closes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.closes = 0
-
-    async def get_tools(self, readonly_context: Any = None) -> list[BaseTool]:
-        return []
-
-    async def close(self) -> None:
-        self.closes += 1
 
 
 def start(runner: Runner, session_id: str = "s1") -> AsyncGenerator[Event, None]:

@@ -19,13 +19,12 @@ import trio.testing
 from google.genai import types
 from pydantic import Field
 
-from helpers import APP, USER, make_runner, stored_events, texts, user_text
+from helpers import APP, USER, RunLog, make_runner, model_text, stored_events, texts, user_text
 from trio_adk import Agent, Runner
 from trio_adk._run import ACTIVE_RUNS
 from trio_adk.agents import BaseAgent, InvocationContext, RunConfig
 from trio_adk.errors import RunnerClosedError, SessionBusyError
 from trio_adk.events import Event
-from trio_adk.plugins import BasePlugin
 from trio_adk.testing import ScriptedModel, function_call, text
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -39,11 +38,6 @@ class Probe:
         self.cleaned: list[str] = []  # messages whose cleanup finished
         self.started: list[tuple[str, float]] = []  # (message, trio time)
         self.finished: list[tuple[str, float]] = []  # (message, trio time)
-
-
-def model_text(value: str) -> types.Content:
-    """Agent-side content with one text part."""
-    return types.Content(role="model", parts=[types.Part(text=value)])
 
 
 def message_of(ctx: InvocationContext) -> str:
@@ -83,17 +77,6 @@ class Worker(BaseAgent):
                 with trio.CancelScope(shield=True):
                     await trio.sleep(self.cleanup)
                 self.probe.cleaned.append(message)
-
-
-class RunLog(BasePlugin):
-    """Counts after_run callbacks."""
-
-    def __init__(self) -> None:
-        super().__init__(name="runlog")
-        self.after_runs = 0
-
-    async def after_run_callback(self, *, invocation_context: InvocationContext) -> None:
-        self.after_runs += 1
 
 
 def start(runner: Runner, message: str = "go", session_id: str = "s1",

@@ -17,20 +17,18 @@ from typing import Any
 
 import pytest
 import trio
-from google.genai import types
 from pydantic import Field
 
-from helpers import APP, USER, stored_events, texts, user_text
+from helpers import APP, USER, CountingToolset, RunLog, model_text, stored_events, texts, user_text
 from trio_adk import Agent, Runner
 from trio_adk._run import ACTIVE_RUNS
 from trio_adk.agents import BaseAgent, InvocationContext
 from trio_adk.errors import BatchCancelledError, RunnerClosedError, SessionNotFoundError
 from trio_adk.events import Event
-from trio_adk.plugins import BasePlugin
 from trio_adk.runners import BatchRequest
 from trio_adk.sessions import InMemorySessionService
 from trio_adk.testing import ScriptedModel
-from trio_adk.tools import BaseTool, BaseToolset
+from trio_adk.tools import BaseToolset
 
 # ---- helpers ------------------------------------------------------------------------------
 
@@ -54,11 +52,6 @@ class Probe:
     def leave(self) -> None:
         with self.lock:
             self.active -= 1
-
-
-def model_text(value: str) -> types.Content:
-    """Agent-side content with one text part."""
-    return types.Content(role="model", parts=[types.Part(text=value)])
 
 
 class Streamer(BaseAgent):
@@ -124,35 +117,6 @@ class Echo(BaseAgent):
 
 class Boom(BaseException):
     """A failure that is not an ``Exception``."""
-
-
-class RunLog(BasePlugin):
-    """Counts after_run callbacks and closes."""
-
-    def __init__(self, name: str = "runlog") -> None:
-        super().__init__(name=name)
-        self.after_runs = 0
-        self.closes = 0
-
-    async def after_run_callback(self, *, invocation_context: InvocationContext) -> None:
-        self.after_runs += 1
-
-    async def close(self) -> None:
-        self.closes += 1
-
-
-class CountingToolset(BaseToolset):
-    """A toolset with no tools that counts its closes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.closes = 0
-
-    async def get_tools(self, readonly_context: Any = None) -> list[BaseTool]:
-        return []
-
-    async def close(self) -> None:
-        self.closes += 1
 
 
 def sync_runner(agent: BaseAgent, *, sessions: tuple[str, ...] = ("s1",),
