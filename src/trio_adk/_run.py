@@ -18,11 +18,13 @@ from trio_adk._utils._copy import copy_content, copy_state
 from trio_adk._utils._rendezvous import ConsumerGone, Rendezvous
 from trio_adk.agents._base_agent import BaseAgent, reap_children
 from trio_adk.agents._invocation_context import InvocationContext, new_invocation_context_id
+from trio_adk.agents._live_request_queue import LiveRequestQueue
 from trio_adk.agents._llm_agent import LlmAgent
 from trio_adk.agents._run_config import RunConfig
 from trio_adk.errors import SessionNotFoundError
 from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
+from trio_adk.flows._live_flow import is_live_media
 from trio_adk.sessions._session import Session
 
 if TYPE_CHECKING:
@@ -45,6 +47,13 @@ class RunRequest:
     state_delta: dict[str, Any] | None = None
     run_config: RunConfig = attrs.field(factory=RunConfig)
     timeout: float | None = None
+    # Live runs (``Runner.run_live``): the input queue, and the deprecated session object.
+    live_request_queue: LiveRequestQueue | None = None
+    session: Session | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.live_request_queue is not None
 
 
 class Run:
@@ -208,6 +217,9 @@ class Run:
     # ---- the invocation ---------------------------------------------------------------
 
     async def _invoke(self) -> None:
+        if self.request.live:
+            await self._invoke_live()
+            return
         runner = self.runner
         request = self.request
         message = request.new_message
@@ -262,6 +274,44 @@ class Run:
         self._after_run_done = True
         await plugins.run_after_run_callback(invocation_context=ctx)
 
+    async def _invoke_live(self) -> None:
+        """``run_live``: no user message; the agent talks to the model until the input
+        queue ends (or the run is cancelled)."""
+        runner = self.runner
+        request = self.request
+        key = (runner.app_name, request.user_id, request.session_id)
+        await runner._gates.acquire(key)
+        self._gate_key = key
+        session = request.session or await _load_session(runner, request)
+        queue = request.live_request_queue
+        assert queue is not None
+        queue.bind()
+        ctx = InvocationContext(
+            artifact_service=runner.artifact_service,
+            session_service=runner.session_service,
+            memory_service=runner.memory_service,
+            credential_service=runner.credential_service,
+            plugin_manager=runner.plugin_manager,
+            invocation_id=new_invocation_context_id(),
+            agent=runner.agent,
+            user_content=None,
+            session=session,
+            run_config=request.run_config,
+            live_request_queue=queue,
+        )
+        ctx._emit = self._emit
+        self.ctx = ctx
+        plugins = runner.plugin_manager
+        ctx.agent = find_agent_to_run(session, runner.agent)
+        early = await plugins.run_before_run_callback(invocation_context=ctx)
+        if early is not None:
+            await self._emit(Event(invocation_id=ctx.invocation_id, author="model",
+                                   content=early))
+        else:
+            await ctx.agent._execute(ctx, live=True)
+        self._after_run_done = True
+        await plugins.run_after_run_callback(invocation_context=ctx)
+
     async def _emit(self, event: Event) -> None:
         """The sink of every agent event: metadata, on_event, persist, hand over."""
         ctx = self.ctx
@@ -275,7 +325,8 @@ class Run:
                 invocation_context=ctx, event=event)
             if replacement is not None:
                 event = _merge_replacement(event, replacement)
-        if event.partial:
+        if event.partial or (self.request.live and not run_config.save_live_blob
+                             and is_live_media(event)):
             await self.handoff.deliver(event)
         else:
             await self.handoff.deliver(event, self._persist)

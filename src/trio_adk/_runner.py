@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from collections.abc import AsyncGenerator, Awaitable, Generator, Iterable
 from types import TracebackType
 from typing import Any, Literal
 
+import attrs
 import sniffio
 import trio
 from google.genai import types
@@ -20,6 +22,7 @@ from trio_adk._run import Run, RunRequest
 from trio_adk._session_gate import SessionGates
 from trio_adk._utils._cancel import CLEANUP_GRACE
 from trio_adk.agents._base_agent import BaseAgent
+from trio_adk.agents._live_request_queue import LiveRequestQueue
 from trio_adk.agents._llm_agent import LlmAgent
 from trio_adk.agents._run_config import RunConfig
 from trio_adk.artifacts._base import BaseArtifactService
@@ -33,6 +36,7 @@ from trio_adk.plugins._base_plugin import BasePlugin
 from trio_adk.plugins._plugin_manager import PluginManager
 from trio_adk.sessions._base import BaseSessionService
 from trio_adk.sessions._in_memory import InMemorySessionService
+from trio_adk.sessions._session import Session
 from trio_adk.tools._base_tool import BaseToolset
 
 _log = logging.getLogger("trio_adk")
@@ -171,6 +175,74 @@ class Runner:
         built-in ``TimeoutError``.  ``close()`` ends it with ``RunnerClosedError``.
         """
         request = _request(user_id, session_id, new_message, state_delta, run_config, timeout)
+        if _caller_library() == "asyncio":
+            return stream_asyncio(self, request)
+        return stream_trio(self, request)
+
+    def run_live(
+        self,
+        *,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        live_request_queue: LiveRequestQueue | None = None,
+        run_config: RunConfig | None = None,
+        session: Session | None = None,
+        timeout: float | None = None,
+    ) -> AsyncGenerator[Event, None]:
+        """Run the agent live (voice, video, text) and yield its events as they happen.
+
+        What you send through ``live_request_queue`` goes to the model as it comes; the
+        model's replies arrive as events: partial text and audio chunks, the aggregated
+        text, input and output transcriptions (partial fragments, then a final one),
+        ``turn_complete``, ``interrupted`` (barge-in), usage metadata, function calls and
+        responses, and error events with ``error_code`` when the server closes the
+        connection with an error.  Tool calls run concurrently in the run's nursery and
+        their results go back to the model; a ``toolCallCancellation`` cancels the named
+        calls; async-generator tools stream their values to the model and end with the
+        run.  There is no user message: nothing is appended for you except the user
+        text you send through the queue.  Non-partial events are persisted before they
+        are yielded, except model audio, video and image chunks (kept only with
+        ``RunConfig.save_live_blob``).
+
+        The session is named by ``user_id`` and ``session_id`` (``session=`` still works
+        but is deprecated).  ``run_config`` is never modified: the run works on a copy
+        in which ``response_modalities`` defaults to ``["AUDIO"]`` and, when the root
+        agent has sub-agents, input and output transcription default to on (hand-overs
+        need transcripts).  With ``RunConfig.session_resumption`` set, a ``goAway`` or a
+        dropped connection is resumed transparently with the newest handle (at most
+        three failed attempts in a row, with backoff); without it a dropped connection
+        ends the run with ``LiveConnectionClosedError`` after its error event.
+
+        Ending: ``live_request_queue.close()`` sends what was queued, waits for the reply
+        in flight (at most ``RunConfig.live_drain_timeout``), closes the connection with
+        1000, runs ``after_run_callback`` and finishes.  Leaving the loop early,
+        cancellation, ``timeout`` (``TimeoutError``) and ``close()``
+        (``RunnerClosedError``) cancel the sender, receiver and tool tasks and close the
+        connection with 1001, shielded and bounded, before the generator finishes.
+
+        Iterate from trio or from asyncio (trio then runs as a guest on the caller's
+        loop), as for :meth:`run_async`.
+
+        Raises:
+            ValueError: neither ``session`` nor both ids given; no queue given.
+            SessionNotFoundError: no such session (unless ``auto_create_session``).
+        """
+        if session is not None:
+            warnings.warn(
+                "The `session` parameter is deprecated. Please use `user_id` and "
+                "`session_id` instead.", DeprecationWarning, stacklevel=2)
+            user_id, session_id = session.user_id, session.id
+        elif not user_id or not session_id:
+            raise ValueError("Either session or user_id and session_id must be provided.")
+        if live_request_queue is None:
+            raise ValueError("live_request_queue is required for run_live.")
+        if not isinstance(live_request_queue, LiveRequestQueue):
+            raise TypeError("live_request_queue must be a LiveRequestQueue, got "
+                            f"{type(live_request_queue).__name__}.")
+        request = RunRequest(
+            user_id=user_id, session_id=session_id, new_message=None,
+            run_config=_live_run_config(run_config or RunConfig(), self.agent),
+            timeout=timeout, live_request_queue=live_request_queue, session=session)
         if _caller_library() == "asyncio":
             return stream_asyncio(self, request)
         return stream_trio(self, request)
@@ -377,6 +449,19 @@ def _request(user_id: str, session_id: str, new_message: types.Content | None,
     return RunRequest(user_id=user_id, session_id=session_id, new_message=new_message,
                       state_delta=state_delta, run_config=run_config or RunConfig(),
                       timeout=timeout)
+
+
+def _live_run_config(run_config: RunConfig, root: BaseAgent) -> RunConfig:
+    """The caller's RunConfig with live defaults applied, as a copy."""
+    changes: dict[str, Any] = {}
+    if run_config.response_modalities is None:
+        changes["response_modalities"] = ["AUDIO"]
+    if root.sub_agents:
+        if run_config.output_audio_transcription is None:
+            changes["output_audio_transcription"] = types.AudioTranscriptionConfig()
+        if run_config.input_audio_transcription is None:
+            changes["input_audio_transcription"] = types.AudioTranscriptionConfig()
+    return attrs.evolve(run_config, **changes)
 
 
 def _caller_library() -> str | None:

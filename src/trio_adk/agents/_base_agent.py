@@ -164,6 +164,10 @@ class BaseAgent(BaseModel):
         """Push-style body used by built-in agents: emit events with ``ctx.emit``."""
         await _drive_generator(self._run_async_impl(ctx), ctx)
 
+    async def _run_live(self, ctx: InvocationContext) -> None:
+        """Push-style live body used by built-in agents (see :meth:`_run_impl`)."""
+        await _drive_generator(self._run_live_impl(ctx), ctx)
+
     async def _execute(self, parent_context: InvocationContext, *, live: bool = False) -> None:
         """Run this agent: before-agent callbacks, the body, after-agent callbacks.
 
@@ -175,9 +179,11 @@ class BaseAgent(BaseModel):
         if ctx.end_invocation:
             return
         if live:
-            await _drive_generator(self._run_live_impl(ctx), ctx)
-            return
-        if getattr(type(self)._run_async_impl, "__trio_adk_native__", False):
+            if getattr(type(self)._run_live_impl, "__trio_adk_native__", False):
+                await self._run_live(ctx)
+            else:
+                await _drive_generator(self._run_live_impl(ctx), ctx)
+        elif getattr(type(self)._run_async_impl, "__trio_adk_native__", False):
             await self._run_impl(ctx)
         else:
             await _drive_generator(self._run_async_impl(ctx), ctx)

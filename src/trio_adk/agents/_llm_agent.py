@@ -153,5 +153,18 @@ class LlmAgent(BaseAgent):
         async for event in _stream_body(self, ctx):
             yield event
 
+    async def _run_live(self, ctx: InvocationContext) -> None:
+        from trio_adk.flows._live_flow import run_live_flow
+
+        await run_live_flow(self, ctx)
+
+    @_native
+    async def _run_live_impl(self, ctx: InvocationContext) -> AsyncGenerator[Event, None]:
+        """Events of this agent's live body (without before/after-agent callbacks)."""
+        from trio_adk.agents._base_agent import _stream
+
+        async for event in _stream(ctx, self._run_live, self.name):
+            yield event
+
 
 Agent = LlmAgent

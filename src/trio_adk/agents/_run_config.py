@@ -56,6 +56,9 @@ class RunConfig(ModelMixin):
         input_audio_transcription, realtime_input_config, enable_affective_dialog,
         proactivity, session_resumption, context_window_compression, save_live_blob:
             Live-mode settings (see ``Runner.run_live``).
+        live_drain_timeout: Seconds a live run whose ``LiveRequestQueue`` was closed
+            waits for the reply in flight and running tool calls before it closes the
+            connection (trio-adk addition).
     """
 
     speech_config: types.SpeechConfig | None = None
@@ -71,6 +74,7 @@ class RunConfig(ModelMixin):
     session_resumption: types.SessionResumptionConfig | None = None
     context_window_compression: types.ContextWindowCompressionConfig | None = None
     save_live_blob: bool = False
+    live_drain_timeout: float = 5.0
     max_llm_calls: int = attrs.field(default=500, validator=_check_max_llm_calls)
     model_call_timeout: float | None = None
     custom_metadata: dict[str, Any] | None = None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+import inspect
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from google.genai import types
 
@@ -21,6 +22,7 @@ from trio_adk.tools._tool_context import ToolContext
 
 if TYPE_CHECKING:
     from trio_adk.agents._invocation_context import InvocationContext
+    from trio_adk.agents._live_request_queue import LiveRequestQueue
     from trio_adk.agents._llm_agent import LlmAgent
 
 
@@ -69,26 +71,47 @@ async def handle_function_calls(
     if not calls:
         return None
     if len(calls) == 1:
-        single = await _run_call(agent, ctx, calls[0], tools)
+        single = await run_call(agent, ctx, calls[0], tools)
         return single
     results: list[Event | None] = [None] * len(calls)
 
     def job(index: int, call: types.FunctionCall) -> Callable[[], Awaitable[None]]:
         async def run_one() -> None:
-            results[index] = await _run_call(agent, ctx, call, tools)
+            results[index] = await run_call(agent, ctx, call, tools)
         return run_one
 
     await run_all([(f"trio_adk.tool:{call.name}", job(i, call)) for i, call in enumerate(calls)])
     return merge_response_events([e for e in results if e is not None])
 
 
-async def _run_call(
+OnStream = Callable[
+    [types.FunctionCall, BaseTool, AsyncGenerator[Any, None], "LiveRequestQueue | None"],
+    Any,
+]
+"""Live mode's hook for async-generator tools: starts the stream, returns the immediate
+result for the model."""
+
+
+async def run_call(
     agent: LlmAgent, ctx: InvocationContext, call: types.FunctionCall,
-    tools: dict[str, BaseTool],
+    tools: dict[str, BaseTool], *, on_stream: OnStream | None = None,
 ) -> Event | None:
+    """Run one function call with its callbacks; the response event, or None for a
+    long-running tool that answers later.
+
+    A tool that returns an async generator is a streaming tool: with ``on_stream`` (live
+    mode) it is handed over and its immediate result answers the call; otherwise it is
+    closed and ``TypeError`` is raised.
+    """
     tool_context = ToolContext(ctx, function_call_id=call.id)
     args: dict[str, Any] = copy.deepcopy(call.args) if call.args else {}
     tool = tools.get(call.name or "")
+    input_stream: LiveRequestQueue | None = None
+    if on_stream is not None and tool is not None and takes_input_stream(tool):
+        from trio_adk.agents._live_request_queue import LiveRequestQueue
+
+        input_stream = LiveRequestQueue()
+        args["input_stream"] = input_stream
     plugins = ctx.plugin_manager
     if tool is None:
         missing = _MissingTool(call.name or "")
@@ -115,6 +138,15 @@ async def _run_call(
             result = await _on_tool_error(agent, ctx, tool, args, tool_context, exc)
             if result is None:
                 raise
+        if inspect.isasyncgen(result):
+            if on_stream is None:
+                await result.aclose()
+                raise TypeError(
+                    f"Tool '{tool.name}' is an async generator (a streaming tool); "
+                    "streaming tools only work in live runs (Runner.run_live)."
+                )
+            result = on_stream(call, tool, cast("AsyncGenerator[Any, None]", result),
+                               input_stream)
     altered = await plugins.run_after_tool_callback(
         tool=tool, tool_args=args, tool_context=tool_context, result=result)
     if altered is None and agent.after_tool_callback:
@@ -138,6 +170,18 @@ async def _on_tool_error(
         result = await call_chain(agent.on_tool_error_callback, tool=tool, args=args,
                                   tool_context=tool_context, error=error)
     return result
+
+
+def takes_input_stream(tool: BaseTool) -> bool:
+    """True for a function tool with an ``input_stream`` parameter: in live mode it gets
+    its own ``LiveRequestQueue`` fed with a copy of every live request."""
+    func = getattr(tool, "func", None)
+    if func is None:
+        return False
+    try:
+        return "input_stream" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _response_event(

@@ -54,7 +54,7 @@ async def _run_step(agent: LlmAgent, ctx: InvocationContext) -> Event | None:
     """One model call and the tool round it triggers.  Returns the last event, or None
     when the step produced nothing or handed over to another agent."""
     request = LlmRequest()
-    await _preprocess(agent, ctx, request)
+    await preprocess(agent, ctx, request)
     if ctx.end_invocation:
         return None
     template = EventActions()
@@ -230,7 +230,9 @@ def _save_output(agent: LlmAgent, event: Event) -> None:
 # ---- request building ------------------------------------------------------------------
 
 
-async def _preprocess(agent: LlmAgent, ctx: InvocationContext, request: LlmRequest) -> None:
+async def preprocess(agent: LlmAgent, ctx: InvocationContext, request: LlmRequest) -> None:
+    """Fill ``request`` for ``agent``'s next model call: model, config, instructions,
+    history and tools (shared by the step loop and the live loop)."""
     llm: BaseLlm = agent.canonical_model
     request.model = llm.model
     if agent.generate_content_config is not None:

@@ -109,6 +109,9 @@ class FunctionTool(BaseTool):
         }
         call = func if inspect.isroutine(func) else getattr(func, "__call__", func)  # noqa: B004
         self._is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(call)
+        # Async-generator functions are streaming tools (live mode): calling one only
+        # creates the generator, so it happens inline.
+        self._is_stream = inspect.isasyncgenfunction(func) or inspect.isasyncgenfunction(call)
         self._declaration: types.FunctionDeclaration | None = None
 
     def _build_declaration(self) -> types.FunctionDeclaration:
@@ -159,6 +162,8 @@ class FunctionTool(BaseTool):
         call = functools.partial(self.func, *positional, **keywords)
         if self._is_async:
             return await call()
+        if self._is_stream:
+            return call()
         result = call() if self._runs_inline else await run_sync_tool(call, tool_context)
         if inspect.isawaitable(result):
             result = await result
