@@ -63,3 +63,19 @@ def test_gemini_rest_benchmark_quick() -> None:
     for label in ("unary, 10 sequential", "unary, 10 concurrent", "sse, 10 sequential",
                   "sse, 10 concurrent"):
         assert label in stdout, stdout
+
+
+def test_live_latency_benchmark_quick(tmp_path: Path) -> None:
+    """``live_latency.py --quick`` starts the echoing fake server process, measures both
+    paths and the small load test, prints its figures and writes the JSON where asked."""
+    out = tmp_path / "live.json"
+    stdout = _run(BENCHMARKS / "live_latency.py", "--quick", "--json", str(out))
+    for label in ("run_live", "raw_websocket", "runner adds", "frames lost",
+                  "per stream", "per live run"):
+        assert label in stdout, stdout
+    results = json.loads(out.read_text())
+    assert results["latency"]["run_live"]["p50_us"] > 0
+    assert results["latency"]["raw_websocket"]["p50_us"] > 0
+    load = results["load"]
+    assert 0 == load["frames_lost"] and 0 == load["duplicates"]
+    assert load["frames_sent"] == load["streams"] * load["frames_per_stream"]

@@ -28,29 +28,45 @@ def _parser() -> argparse.ArgumentParser:
                         help="TCP port, 0 for any free port (default %(default)s)")
     parser.add_argument("--require-api-key", metavar="KEY", default=None,
                         help="refuse requests that do not carry this API key")
+    parser.add_argument("--echo-audio", action="store_true",
+                        help="Live: send every realtime audio chunk straight back as model "
+                             "audio (for latency measurements)")
     return parser
 
 
-async def serve(host: str, port: int, *, require_api_key: str | None = None) -> None:
+async def serve(host: str, port: int, *, require_api_key: str | None = None,
+                echo_audio: bool = False) -> None:
     """Serve the built-in responder until cancelled; print the base URL once listening.
 
+    ``echo_audio``: Live sessions echo every realtime audio chunk as model audio and answer
+    text turns with ``"You said: ..."`` (a :class:`LiveConversation` with no scripted turns).
     Runs in the calling trio task (any thread running trio); cancellation closes every
     connection before it returns.
     """
-    async with FakeGeminiServer(host=host, port=port, require_api_key=require_api_key) as server:
+    live = None
+    if echo_audio:
+        from trio_adk.testing._fake_gemini._live import LiveScript
+        from trio_adk.testing._fake_gemini._live_script import LiveConversation
+
+        live = LiveScript(handler=LiveConversation(echo_audio=True,
+                                                   resumption_updates=False))
+    async with FakeGeminiServer(host=host, port=port, require_api_key=require_api_key,
+                                live=live) as server:
         print(server.base_url, flush=True)
         print(f"fake Gemini: REST + SSE + Live on {server.base_url}, Live at "
               f"{server.live_url()}; Ctrl-C stops", file=sys.stderr, flush=True)
         await trio.sleep_forever()
 
 
-async def _serve_until_signalled(host: str, port: int, require_api_key: str | None) -> None:
+async def _serve_until_signalled(host: str, port: int, require_api_key: str | None,
+                                 echo_audio: bool) -> None:
     # Catch SIGINT/SIGTERM as messages: a KeyboardInterrupt raised inside a connection task
     # would otherwise surface as an exception group instead of a clean exit.
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(functools.partial(serve, host, port,
-                                                 require_api_key=require_api_key))
+                                                 require_api_key=require_api_key,
+                                                 echo_audio=echo_audio))
             async for _ in signals:
                 nursery.cancel_scope.cancel()
                 break
@@ -59,7 +75,8 @@ async def _serve_until_signalled(host: str, port: int, require_api_key: str | No
 def main(argv: Sequence[str] | None = None) -> int:
     """The command-line entry point (main thread only); returns 0 after Ctrl-C or SIGTERM."""
     args = _parser().parse_args(argv)
-    trio.run(_serve_until_signalled, args.host, args.port, args.require_api_key)
+    trio.run(_serve_until_signalled, args.host, args.port, args.require_api_key,
+             args.echo_audio)
     return 0
 
 
