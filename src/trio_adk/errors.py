@@ -77,3 +77,23 @@ __all__ = [
     "SessionNotFoundError",
     "ToolNotFoundError",
 ]
+
+
+class LiveTimeoutError(ModelConnectionError, TimeoutError):
+    """The Live endpoint did not complete the opening (TCP, TLS and WebSocket handshakes,
+    or the ``setup`` → ``setupComplete`` exchange) in time, or a send stalled."""
+
+
+class LiveConnectionClosedError(ModelConnectionError):
+    """The Live WebSocket is closed: by the server (during setup, or before a send), by a
+    dropped TCP connection (code 1006), or locally.
+
+    ``code`` is the WebSocket close code (1007 invalid argument, 1008 policy violation
+    such as a bad API key or unknown model, 1011 internal error or quota, ...) and
+    ``reason`` the server's text, if any.
+    """
+
+    def __init__(self, message: str, *, code: int, reason: str | None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason

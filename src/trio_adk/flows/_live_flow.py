@@ -36,11 +36,11 @@ import trio
 from google.genai import types
 
 from trio_adk.agents._live_request_queue import LiveRequest, LiveRequestQueue, QueueFull
-from trio_adk.errors import ModelConnectionError
+from trio_adk.errors import LiveConnectionClosedError, ModelConnectionError
 from trio_adk.events._event import Event
 from trio_adk.flows._functions import long_running_ids, populate_call_ids, run_call
 from trio_adk.flows._llm_flow import emit_agent_event, preprocess
-from trio_adk.models._gemini_live import TOOL_CALL_CANCELLATION, LiveConnectionClosedError
+from trio_adk.models._gemini_live import TOOL_CALL_CANCELLATION
 from trio_adk.models._llm_request import LlmRequest
 from trio_adk.models._llm_response import LlmResponse
 
@@ -113,6 +113,9 @@ class _StreamingTool:
     call_id: str | None
     scope: trio.CancelScope
     input_stream: LiveRequestQueue | None = None
+    # Set once the call's immediate answer was sent: the model hears of the call's
+    # result before the first streamed value.
+    answered: trio.Event = attrs.field(factory=trio.Event)
 
 
 class _LiveLoop:
@@ -273,9 +276,6 @@ class _LiveLoop:
             self.unsent = None
 
     async def _forward(self, conn: BaseLlmConnection, request: LiveRequest) -> None:
-        if request.content is not None and not self.unsent_persisted:
-            await self._persist_user_content(request.content)
-            self.unsent_persisted = True
         if request.activity_start is not None:
             await conn.send_realtime(types.ActivityStart())
         elif request.activity_end is not None:
@@ -290,6 +290,10 @@ class _LiveLoop:
         if request.content is not None:
             await conn.send_content(request.content)
             self._expect_reply(True)
+            # Stored once sent: a text the model never received is not in the history.
+            if not self.unsent_persisted:
+                self.unsent_persisted = True
+                await self._persist_user_content(request.content)
 
     def _expect_reply(self, expected: bool, *, tool_result: bool = False) -> None:
         """Count a model turn owed to what was just sent.
@@ -453,11 +457,13 @@ class _LiveLoop:
     async def _call(self, call: types.FunctionCall, scope: trio.CancelScope) -> None:
         """Run one tool call, emit its response and send it to the model.  The call counts
         as running (the drain waits for it) until its result was sent."""
+        answered = trio.Event()
         try:
             response_event: Event | None = None
             with scope:
-                response_event = await run_call(self.agent, self.ctx, call, self.tools,
-                                                 on_stream=self._start_stream)
+                response_event = await run_call(
+                    self.agent, self.ctx, call, self.tools,
+                    on_stream=lambda c, t, r, s: self._start_stream(c, t, r, s, answered))
                 if response_event is not None:
                     await emit_agent_event(self.agent, self.ctx, response_event)
             if response_event is None or scope.cancelled_caught:
@@ -474,20 +480,23 @@ class _LiveLoop:
             assert response_event.content is not None
             await self._send_to_model(response_event.content)
         finally:
+            answered.set()
             if call.id:
                 self.running.pop(call.id, None)
             self._notify()
 
     def _start_stream(self, call: types.FunctionCall, tool: BaseTool,
                       results: AsyncGenerator[Any, None],
-                      input_stream: LiveRequestQueue | None) -> dict[str, Any]:
-        """Run an async-generator tool in the background; each value goes to the model."""
+                      input_stream: LiveRequestQueue | None,
+                      answered: trio.Event) -> dict[str, Any]:
+        """Run an async-generator tool in the background; each value goes to the model,
+        after the call's immediate answer (``answered``)."""
         name = tool.name
         previous = self.streaming.get(name)
         if previous is not None:
             previous.scope.cancel()
         stream = _StreamingTool(call_id=call.id, scope=trio.CancelScope(),
-                                input_stream=input_stream)
+                                input_stream=input_stream, answered=answered)
         self.streaming[name] = stream
         nursery = self.tool_nursery
         assert nursery is not None
@@ -500,6 +509,7 @@ class _LiveLoop:
         try:
             with stream.scope:
                 async with aclosing(results):
+                    await stream.answered.wait()
                     async for value in results:
                         text = f"Function {name} returned: {value}"
                         await self._send_to_model(

@@ -1,10 +1,23 @@
 """Models: the request/response types and the registry that resolves model names."""
 
+from trio_adk.errors import LiveConnectionClosedError as LiveConnectionClosedError
+from trio_adk.errors import LiveTimeoutError as LiveTimeoutError
 from trio_adk.models._base_llm import BaseLlm as BaseLlm
 from trio_adk.models._base_llm import BaseLlmConnection as BaseLlmConnection
 from trio_adk.models._gemini import Gemini as Gemini
+from trio_adk.models._gemini_live import GeminiLiveOptions as GeminiLiveOptions
 from trio_adk.models._llm_request import LlmRequest as LlmRequest
 from trio_adk.models._llm_response import LlmResponse as LlmResponse
 from trio_adk.models._registry import LLMRegistry as LLMRegistry
 
-__all__ = ["BaseLlm", "BaseLlmConnection", "Gemini", "LLMRegistry", "LlmRequest", "LlmResponse"]
+__all__ = [
+    "BaseLlm",
+    "BaseLlmConnection",
+    "Gemini",
+    "GeminiLiveOptions",
+    "LLMRegistry",
+    "LiveConnectionClosedError",
+    "LiveTimeoutError",
+    "LlmRequest",
+    "LlmResponse",
+]

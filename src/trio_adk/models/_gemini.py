@@ -113,6 +113,9 @@ class Gemini(BaseLlm):
     Cancellation closes the request's connection and is never retried.  One HTTP client
     is opened lazily per trio run (sync ``run()`` and asyncio callers use their own trio
     runs) and closed when that trio run ends or by :meth:`aclose` (``Runner.close()``).
+
+    ``live_options`` (:class:`GeminiLiveOptions`) tunes the Live connections of
+    :meth:`connect`: API version, connect/setup/close/send timeouts, message limits, TLS.
     """
 
     model: str = "gemini-2.0-flash"
@@ -123,6 +126,7 @@ class Gemini(BaseLlm):
     retry_initial_delay: float = 1.0
     retry_max_delay: float = 30.0
     request_timeout: float | None = 300.0
+    live_options: GeminiLiveOptions | None = None
 
     @classmethod
     def supported_models(cls) -> list[str]:
@@ -220,14 +224,13 @@ class Gemini(BaseLlm):
         """Open a Gemini Live session (``async with model.connect(request) as conn:``).
 
         The WebSocket URL comes from the same base URL and key as REST calls, with the
-        Live API version (``v1alpha`` unless configured); ``options`` (else a
-        ``live_options`` attribute of a subclass) tunes timeouts and limits.  See
+        Live API version (``v1alpha`` unless configured); ``options`` (else the
+        ``live_options`` field) tunes timeouts and limits.  See
         :func:`trio_adk.models._gemini_live.open_gemini_connection` for the steps, errors
         and cleanup: leaving the block closes the socket with 1000, or 1001 on an error or
         cancellation, shielded and bounded.  From a trio task only.
         """
-        return open_gemini_connection(self, llm_request,
-                                      options or getattr(self, "live_options", None))
+        return open_gemini_connection(self, llm_request, options or self.live_options)
 
     async def generate_content_async(
         self, llm_request: LlmRequest, stream: bool = False
