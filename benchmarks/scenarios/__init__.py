@@ -1,0 +1,12 @@
+"""The scenarios of ``benchmarks/compare.py``, in the order of its table.
+
+Each is a module here with ``NAME``, ``WHAT``, ``FLOOR`` (what the floor is), ``SIZES``
+(``quick`` and ``full``), ``trio_side``/``adk_side``/``floor_side`` (``size -> figures``, run
+in a fresh process by ``python -m scenarios.<name> --side trio|adk|floor --size quick|full``;
+``floor_side`` is None where there is no floor) and ``rows(medians, size, context)`` building
+its lines of the table. Optional: ``NEEDS_SERVER`` (the fake Gemini server's URL in
+``GOOGLE_GEMINI_BASE_URL``), ``MAX_ROUNDS`` (cap on rounds at full size), ``IMPLEMENTED = False``
+with ``SKIP_REASON`` (reported as skipped).
+"""
+
+SCENARIOS = ("overhead", "tools", "streaming", "live", "cancel", "scale")

@@ -1,0 +1,167 @@
+"""Shared helpers for the side-by-side scenarios: the command line every scenario module
+answers to, process measurements (RSS, open sockets) and the row/target bookkeeping that
+``benchmarks/compare.py`` prints.
+
+Imports only the standard library at module level: the ADK side runs in a virtualenv that has
+google-adk but neither trio nor trio-adk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+Size = Mapping[str, int]
+"""The knobs of one scenario at one size (``quick`` or ``full``)."""
+
+SideResult = dict[str, Any]
+"""What one side prints: a flat JSON object of numbers (and a few labels)."""
+
+SideFunction = Callable[[Size], SideResult]
+
+Medians = Mapping[str, SideResult | None]
+"""One scenario's median figures per side (``trio``, ``adk``, ``floor``; None: did not run)."""
+
+Context = Mapping[str, Medians]
+"""Every scenario's medians, by scenario name (a floor may use another scenario's figure)."""
+
+SIDES = ("trio", "adk", "floor")
+TOOL_SLEEP = 0.05  # seconds each tool of the tools scenario sleeps
+
+
+def pct(values: list[float], q: float) -> float:
+    """The ``q`` quantile (nearest rank, 0 <= q <= 1) of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def peak_rss_mib() -> float:
+    """The process's peak resident set size so far, in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def current_rss_mib() -> float:
+    """The process's resident set size now, in MiB (the peak where /proc is missing)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return peak_rss_mib()
+    return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+
+
+def open_sockets() -> int | None:
+    """How many sockets the process holds open (None when it cannot be told)."""
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        names = []
+    else:
+        count = 0
+        for name in names:
+            try:
+                if os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
+                    count += 1
+            except OSError:
+                continue
+        return count
+    try:
+        import psutil  # type: ignore[import-untyped, import-not-found, unused-ignore]
+    except ImportError:
+        return None
+    return len(psutil.Process().net_connections(kind="all"))
+
+
+# ---- rows of the comparison table -------------------------------------------------------
+
+@dataclass
+class Row:
+    """One line of the comparison table.
+
+    ``lower_is_better`` says which way the numbers point (times, memory: lower). The ratio
+    printed is always "how many times better trio-adk is than google-adk" (adk / trio for
+    lower-is-better figures), so above 1 means trio-adk wins. ``checks`` holds the target's
+    parts, each True (met), False (missed) or None (cannot be judged in this run, for
+    example without google-adk).
+    """
+
+    metric: str
+    unit: str
+    trio: float | None
+    adk: float | None
+    floor: float | None = None
+    target: str = ""
+    checks: list[bool | None] = field(default_factory=list)
+    lower_is_better: bool = True
+
+    @property
+    def ratio(self) -> float | None:
+        """How many times better trio-adk is than google-adk (None without both)."""
+        if self.trio is None or self.adk is None or not self.trio or not self.adk:
+            return None
+        return self.adk / self.trio if self.lower_is_better else self.trio / self.adk
+
+    @property
+    def met(self) -> bool | None:
+        """False if any part of the target was missed, None if a part could not be judged
+        (and none was missed), True if all were met; None without a target."""
+        if not self.checks:
+            return None
+        if any(check is False for check in self.checks):
+            return False
+        return None if any(check is None for check in self.checks) else True
+
+    def as_json(self) -> dict[str, Any]:
+        """The row with its derived ratio and verdict."""
+        return {**asdict(self), "ratio": self.ratio, "met": self.met}
+
+
+def at_most(value: float | None, limit: float | None) -> bool | None:
+    """``value <= limit``, or None when either is unknown."""
+    if value is None or limit is None:
+        return None
+    return value <= limit
+
+
+def at_least(value: float | None, limit: float | None) -> bool | None:
+    """``value >= limit``, or None when either is unknown."""
+    if value is None or limit is None:
+        return None
+    return value >= limit
+
+
+def scaled(value: float | None, factor: float) -> float | None:
+    """``value * factor``, None stays None."""
+    return None if value is None else value * factor
+
+
+def get(figures: Mapping[str, Any] | None, key: str) -> float | None:
+    """A number from one side's (median) figures, None when that side did not run."""
+    if figures is None:
+        return None
+    value = figures.get(key)
+    return float(value) if isinstance(value, int | float) else None
+
+
+# ---- the command line of a scenario module ----------------------------------------------
+
+def cli(sizes: Mapping[str, Size], sides: Mapping[str, SideFunction | None]) -> None:
+    """``python -m scenarios.<name> --side trio|adk|floor --size quick|full``: run one side
+    in this (fresh) process and print its figures as the last line of stdout, as JSON."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--side", choices=SIDES, required=True)
+    parser.add_argument("--size", choices=sorted(sizes), default="full")
+    args = parser.parse_args()
+    side = sides.get(args.side)
+    if side is None:
+        raise SystemExit(f"this scenario has no {args.side} side")
+    result = side(sizes[args.size])
+    result.setdefault("peak_rss_mib", peak_rss_mib())
+    print(json.dumps(result), flush=True)
