@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing
+import queue
+import threading
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import aclosing, contextmanager
 from typing import Any
 
+import trio
 from google.genai import types
 
 from trio_adk import Runner
@@ -14,6 +17,7 @@ from trio_adk.agents import InvocationContext
 from trio_adk.events import Event
 from trio_adk.plugins import BasePlugin
 from trio_adk.sessions import InMemorySessionService
+from trio_adk.testing import FakeGeminiServer
 from trio_adk.tools import BaseTool, BaseToolset
 
 APP = "test_app"
@@ -120,3 +124,43 @@ class CountingToolset(BaseToolset):
 
     async def close(self) -> None:
         self.closes += 1
+
+
+@contextmanager
+def serve_in_thread(server: FakeGeminiServer, *, timeout: float = 30) -> Iterator[str]:
+    """Serve ``server`` in a trio run on a background thread; yields its base URL.
+
+    For tests whose caller is asyncio or sync code.  On exit the server is cancelled and
+    the thread joined.  Read the server's records only after the block: until then the
+    server belongs to that thread's trio run.
+    """
+    ready: queue.Queue[Any] = queue.Queue()
+
+    async def serve() -> None:
+        with trio.CancelScope() as scope:
+            async with server:
+                ready.put((trio.lowlevel.current_trio_token(), scope, server.base_url))
+                await trio.sleep_forever()
+
+    def main() -> None:
+        try:
+            trio.run(serve)
+        except BaseException as exc:
+            ready.put(exc)
+            raise
+
+    thread = threading.Thread(target=main, name="fake-gemini-thread", daemon=True)
+    thread.start()
+    try:
+        got = ready.get(timeout=timeout)
+        if isinstance(got, BaseException):
+            raise got
+        token, scope, base_url = got
+        try:
+            yield base_url
+        finally:
+            token.run_sync_soon(scope.cancel)
+    finally:
+        thread.join(timeout=timeout)
+    assert not thread.is_alive()
+

@@ -18,12 +18,10 @@ import gc
 import io
 import json
 import os
-import queue
 import shutil
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import aclosing, asynccontextmanager, contextmanager
 from pathlib import Path
@@ -34,7 +32,16 @@ import pytest
 import trio
 from google.genai import errors as genai_errors
 
-from helpers import APP, USER, make_runner, run_text, stored_events, texts, user_text
+from helpers import (
+    APP,
+    USER,
+    make_runner,
+    run_text,
+    serve_in_thread,
+    stored_events,
+    texts,
+    user_text,
+)
 from trio_adk import Agent, Runner
 from trio_adk._demo import run_demo
 from trio_adk.agents import RunConfig, StreamingMode
@@ -802,35 +809,8 @@ def server_in_thread(script: list[ScriptItem]) -> Iterator[ThreadedServer]:
     that thread's trio run until then."""
     server = FakeGeminiServer(script=script)
     handle = ThreadedServer(server)
-    ready: queue.Queue[Any] = queue.Queue()
-
-    async def serve() -> None:
-        with trio.CancelScope() as scope:
-            async with server:
-                ready.put((trio.lowlevel.current_trio_token(), scope, server.base_url))
-                await trio.sleep_forever()
-
-    def main() -> None:
-        try:
-            trio.run(serve)
-        except BaseException as exc:
-            ready.put(exc)
-            raise
-
-    thread = threading.Thread(target=main, name="fake-gemini-thread", daemon=True)
-    thread.start()
-    try:
-        got = ready.get(timeout=30)
-        if isinstance(got, BaseException):
-            raise got
-        token, scope, handle.base_url = got
-        try:
-            yield handle
-        finally:
-            token.run_sync_soon(scope.cancel)
-    finally:
-        thread.join(timeout=30)
-    assert not thread.is_alive()
+    with serve_in_thread(server) as handle.base_url:
+        yield handle
 
 
 def agent_for_url(base_url: str) -> Agent:

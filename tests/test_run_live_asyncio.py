@@ -12,8 +12,6 @@ close codes, which the handler publishes itself when the client closed.
 from __future__ import annotations
 
 import asyncio
-import queue as stdlib_queue
-import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from contextlib import aclosing, contextmanager
 from typing import Any, TypeVar
@@ -22,7 +20,7 @@ import pytest
 import trio
 from google.genai import types
 
-from helpers import APP, USER, RunLog, user_text
+from helpers import APP, USER, RunLog, serve_in_thread, user_text
 from trio_adk import Agent, Runner
 from trio_adk._run import ACTIVE_RUNS
 from trio_adk.agents import LiveRequestQueue, RunConfig
@@ -81,35 +79,8 @@ def live_server(*turns: ls.LiveTurn, **options: Any) -> Iterator[ThreadedLive]:
     recording = Recording(ls.LiveConversation(*turns, **options))
     server = FakeGeminiServer(live=LiveScript(handler=recording))
     handle = ThreadedLive(server, recording)
-    ready: stdlib_queue.Queue[Any] = stdlib_queue.Queue()
-
-    async def serve() -> None:
-        with trio.CancelScope() as scope:
-            async with server:
-                ready.put((trio.lowlevel.current_trio_token(), scope, server.base_url))
-                await trio.sleep_forever()
-
-    def main() -> None:
-        try:
-            trio.run(serve)
-        except BaseException as exc:
-            ready.put(exc)
-            raise
-
-    thread = threading.Thread(target=main, name="fake-gemini-live-thread", daemon=True)
-    thread.start()
-    try:
-        got = ready.get(timeout=10)
-        if isinstance(got, BaseException):
-            raise got
-        token, scope, handle.base_url = got
-        try:
-            yield handle
-        finally:
-            token.run_sync_soon(scope.cancel)
-    finally:
-        thread.join(timeout=10)
-    assert not thread.is_alive()
+    with serve_in_thread(server, timeout=10) as handle.base_url:
+        yield handle
 
 
 async def open_runner(base_url: str, tools: list[Any] | None = None, **kwargs: Any) -> Runner:
