@@ -269,6 +269,25 @@ async def test_text_turn_sent_before_the_run_starts_is_answered_and_stored() -> 
             "turn_complete"] == [describe(e) for e in stored]
 
 
+async def test_stored_user_text_is_a_copy_of_what_the_caller_sent() -> None:
+    """The session keeps its own copy of live user text (with role 'user'): a caller that
+    reuses or edits its Content afterwards cannot rewrite the stored history."""
+    async with live(ls.on_turn(ls.say("Okay.", chunks=1))) as lv:
+        queue = LiveRequestQueue()
+        mine = types.Content(role="model", parts=[types.Part(text="hi")])
+        queue.send_content(mine)
+        queue.close()
+        await converse(lv.run(queue))
+        mine.parts[0].text = "rewritten"  # type: ignore[index]
+        mine.parts.append(types.Part(text="more"))  # type: ignore[union-attr]
+        stored = await lv.stored()
+    user = stored[0]
+    assert "user" == user.author
+    assert user.content is not None and user.content is not mine
+    assert "user" == user.content.role
+    assert ["hi"] == [p.text for p in user.content.parts or []]
+
+
 async def test_deprecated_session_argument_warns_and_uses_that_session() -> None:
     async with live(ls.on_turn(ls.say("ok", chunks=1))) as lv:
         session = await lv.runner.session_service.get_session(

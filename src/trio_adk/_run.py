@@ -220,30 +220,12 @@ class Run:
         if self.request.live:
             await self._invoke_live()
             return
-        runner = self.runner
         request = self.request
         message = request.new_message
         _check_message(message)
-        key = (runner.app_name, request.user_id, request.session_id)
-        await runner._gates.acquire(key)
-        self._gate_key = key
-        session = await _load_session(runner, request)
-        run_config = request.run_config
-        ctx = InvocationContext(
-            artifact_service=runner.artifact_service,
-            session_service=runner.session_service,
-            memory_service=runner.memory_service,
-            credential_service=runner.credential_service,
-            plugin_manager=runner.plugin_manager,
-            invocation_id=new_invocation_context_id(),
-            agent=runner.agent,
-            user_content=message,
-            session=session,
-            run_config=run_config,
-        )
-        ctx._emit = self._emit
-        self.ctx = ctx
-        plugins = runner.plugin_manager
+        ctx = await self._open_invocation(user_content=message)
+        plugins = ctx.plugin_manager
+        run_config = ctx.run_config
 
         assert message is not None
         replaced = await plugins.run_on_user_message_callback(
@@ -262,30 +244,31 @@ class Run:
         user_event = Event(invocation_id=ctx.invocation_id, author="user", content=message,
                            actions=actions)
         _stamp_metadata(user_event, run_config)
-        await runner.session_service.append_event(session, user_event)
-
-        ctx.agent = find_agent_to_run(session, runner.agent)
-        early = await plugins.run_before_run_callback(invocation_context=ctx)
-        if early is not None:
-            await self._emit(Event(invocation_id=ctx.invocation_id, author="model",
-                                   content=early))
-        else:
-            await ctx.agent._execute(ctx)
-        self._after_run_done = True
-        await plugins.run_after_run_callback(invocation_context=ctx)
+        await ctx.session_service.append_event(ctx.session, user_event)
+        await self._run_agent(ctx, live=False)
 
     async def _invoke_live(self) -> None:
         """``run_live``: no user message; the agent talks to the model until the input
         queue ends (or the run is cancelled)."""
+        queue = self.request.live_request_queue
+        assert queue is not None
+        queue.bind()
+        ctx = await self._open_invocation(user_content=None, live_request_queue=queue)
+        await self._run_agent(ctx, live=True)
+
+    async def _open_invocation(
+        self, *, user_content: types.Content | None,
+        live_request_queue: LiveRequestQueue | None = None,
+    ) -> InvocationContext:
+        """Wait for the session's turn, load the session, build the invocation context."""
         runner = self.runner
         request = self.request
         key = (runner.app_name, request.user_id, request.session_id)
         await runner._gates.acquire(key)
         self._gate_key = key
-        session = request.session or await _load_session(runner, request)
-        queue = request.live_request_queue
-        assert queue is not None
-        queue.bind()
+        session = request.session
+        if session is None:
+            session = await _load_session(runner, request)
         ctx = InvocationContext(
             artifact_service=runner.artifact_service,
             session_service=runner.session_service,
@@ -294,21 +277,25 @@ class Run:
             plugin_manager=runner.plugin_manager,
             invocation_id=new_invocation_context_id(),
             agent=runner.agent,
-            user_content=None,
+            user_content=user_content,
             session=session,
             run_config=request.run_config,
-            live_request_queue=queue,
+            live_request_queue=live_request_queue,
         )
         ctx._emit = self._emit
         self.ctx = ctx
-        plugins = runner.plugin_manager
-        ctx.agent = find_agent_to_run(session, runner.agent)
+        return ctx
+
+    async def _run_agent(self, ctx: InvocationContext, *, live: bool) -> None:
+        """The agent that answers, wrapped in the before/after-run plugin callbacks."""
+        plugins = ctx.plugin_manager
+        ctx.agent = find_agent_to_run(ctx.session, self.runner.agent)
         early = await plugins.run_before_run_callback(invocation_context=ctx)
         if early is not None:
             await self._emit(Event(invocation_id=ctx.invocation_id, author="model",
                                    content=early))
         else:
-            await ctx.agent._execute(ctx, live=True)
+            await ctx.agent._execute(ctx, live=live)
         self._after_run_done = True
         await plugins.run_after_run_callback(invocation_context=ctx)
 

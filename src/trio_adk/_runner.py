@@ -174,10 +174,8 @@ class Runner:
         or outside cancellation.  ``timeout`` (seconds, whole run) ends the run with the
         built-in ``TimeoutError``.  ``close()`` ends it with ``RunnerClosedError``.
         """
-        request = _request(user_id, session_id, new_message, state_delta, run_config, timeout)
-        if _caller_library() == "asyncio":
-            return stream_asyncio(self, request)
-        return stream_trio(self, request)
+        return self._stream(_request(user_id, session_id, new_message, state_delta,
+                                     run_config, timeout))
 
     def run_live(
         self,
@@ -243,6 +241,10 @@ class Runner:
             user_id=user_id, session_id=session_id, new_message=None,
             run_config=_live_run_config(run_config or RunConfig(), self.agent),
             timeout=timeout, live_request_queue=live_request_queue, session=session)
+        return self._stream(request)
+
+    def _stream(self, request: RunRequest) -> AsyncGenerator[Event, None]:
+        """The events of a new run, for the calling library (asyncio, else trio)."""
         if _caller_library() == "asyncio":
             return stream_asyncio(self, request)
         return stream_trio(self, request)

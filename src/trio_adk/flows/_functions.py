@@ -18,6 +18,7 @@ from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
 from trio_adk.flows._contents import AUTH_FUNCTION_NAME, CLIENT_ID_PREFIX
 from trio_adk.tools._base_tool import BaseTool
+from trio_adk.tools._function_tool import FunctionTool
 from trio_adk.tools._tool_context import ToolContext
 
 if TYPE_CHECKING:
@@ -175,13 +176,7 @@ async def _on_tool_error(
 def takes_input_stream(tool: BaseTool) -> bool:
     """True for a function tool with an ``input_stream`` parameter: in live mode it gets
     its own ``LiveRequestQueue`` fed with a copy of every live request."""
-    func = getattr(tool, "func", None)
-    if func is None:
-        return False
-    try:
-        return "input_stream" in inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return False
+    return isinstance(tool, FunctionTool) and tool._takes_input_stream
 
 
 def _response_event(

@@ -29,17 +29,19 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
 from google.genai import types
 
+from trio_adk._utils._copy import copy_content
 from trio_adk.agents._live_request_queue import LiveRequest, LiveRequestQueue, QueueFull
 from trio_adk.errors import LiveConnectionClosedError, ModelConnectionError
 from trio_adk.events._event import Event
 from trio_adk.flows._functions import long_running_ids, populate_call_ids, run_call
-from trio_adk.flows._llm_flow import emit_agent_event, preprocess
+from trio_adk.flows._llm_flow import emit_agent_event, preprocess, response_fields
 from trio_adk.models._gemini_live import TOOL_CALL_CANCELLATION
 from trio_adk.models._llm_request import LlmRequest
 from trio_adk.models._llm_response import LlmResponse
@@ -67,8 +69,6 @@ STOP_STREAMING = "stop_streaming"
 """The tool name the model calls to stop a streaming tool (``function_name`` argument)."""
 
 _PENDING = {"status": "The function is running asynchronously and the results are pending."}
-
-_RESPONSE_FIELDS = tuple(f.name for f in attrs.fields(LlmResponse))
 
 
 def live_connect_config(run_config: RunConfig) -> types.LiveConnectConfig:
@@ -112,10 +112,10 @@ class _StreamingTool:
 
     call_id: str | None
     scope: trio.CancelScope
-    input_stream: LiveRequestQueue | None = None
+    input_stream: LiveRequestQueue | None
     # Set once the call's immediate answer was sent: the model hears of the call's
     # result before the first streamed value.
-    answered: trio.Event = attrs.field(factory=trio.Event)
+    answered: trio.Event
 
 
 class _LiveLoop:
@@ -135,7 +135,6 @@ class _LiveLoop:
         # The open connection (None between connections) and a signal for its changes.
         self.conn: BaseLlmConnection | None = None
         self.conn_changed = trio.Event()
-        self.ended = False
         self.conn_scope: trio.CancelScope | None = None
         self.outcome = "done"  # of the current connection: done | reconnect | transfer
         self.closing = False  # the queue ended: finish, never reconnect
@@ -160,9 +159,9 @@ class _LiveLoop:
             async with trio.open_nursery() as tools:
                 self.tool_nursery = tools
                 await self._guarded(self._connections)
-                tools.cancel_scope.cancel()  # streaming tools end with the agent's run
-        self._set_conn(None)
-        self.ended = True
+                # Streaming tools, and tool tasks still waiting for a connection to send
+                # their result on, end with the agent's run.
+                tools.cancel_scope.cancel()
         if self.error is not None:
             raise self.error
         return self.transfer_to
@@ -204,7 +203,7 @@ class _LiveLoop:
             except ModelConnectionError as exc:
                 if first or not self._retry_connect(exc):
                     raise
-                await trio.sleep(RECONNECT_BACKOFF * 2 ** (self.failures - 1))
+                await self._backoff()
                 continue
             if self.outcome == "reconnect":
                 self.failures += 1
@@ -213,12 +212,15 @@ class _LiveLoop:
                         f"Gemini Live dropped the connection {self.failures} times in a row; "
                         "giving up.", code=1006, reason=None)
                 if not self.go_away:
-                    await trio.sleep(RECONNECT_BACKOFF * 2 ** (self.failures - 1))
+                    await self._backoff()
                 self.go_away = False
                 _log.info("Live run of %s reconnecting with a resumption handle.",
                           self.agent.name)
                 continue
             return
+
+    async def _backoff(self) -> None:
+        await trio.sleep(RECONNECT_BACKOFF * 2 ** (self.failures - 1))
 
     def _retry_connect(self, exc: ModelConnectionError) -> bool:
         if isinstance(exc, LiveConnectionClosedError) and exc.code in _FATAL_CONNECT_CODES:
@@ -236,16 +238,13 @@ class _LiveLoop:
         try:
             async with trio.open_nursery() as nursery:
                 self.conn_scope = nursery.cancel_scope
-                nursery.start_soon(self._guarded, lambda: self._sender(conn),
+                nursery.start_soon(self._guarded, partial(self._sender, conn),
                                    name="trio_adk.live-sender")
-                nursery.start_soon(self._guarded, lambda: self._receiver(conn),
+                nursery.start_soon(self._guarded, partial(self._receiver, conn),
                                    name="trio_adk.live-receiver")
         finally:
             self.conn_scope = None
             self._set_conn(None)
-        if self.error is not None:
-            # Leave the connection's block with an exception: it closes with 1001.
-            raise self.error
 
     def _end_connection(self, outcome: str) -> None:
         self.outcome = outcome
@@ -315,10 +314,11 @@ class _LiveLoop:
         parts = content.parts or []
         if parts and all(p.function_response is not None for p in parts):
             return
-        if content.role != "user":
-            content = content.model_copy(update={"role": "user"})
         ctx = self.ctx
-        event = Event(invocation_id=ctx.invocation_id, author="user", content=content)
+        # The content passes from the caller to storage: keep our own copy, as
+        # run_async does with its message, so a caller reusing it cannot rewrite history.
+        event = Event(invocation_id=ctx.invocation_id, author="user",
+                      content=copy_content(content, role="user"))
         await ctx.session_service.append_event(ctx.session, event)
 
     async def _drain(self) -> None:
@@ -339,8 +339,12 @@ class _LiveLoop:
                     pass  # a slow streaming tool misses a chunk rather than stall the run
 
     async def _send_to_model(self, content: types.Content) -> None:
-        """Send tool output on the current connection, waiting through a reconnection."""
-        while not self.ended:
+        """Send tool output on the current connection, waiting through a reconnection.
+
+        Cancellation: when the agent's live run ends, a send still waiting for a
+        connection is cancelled with the tool nursery.
+        """
+        while True:
             conn = self.conn
             if conn is None:
                 await self.conn_changed.wait()
@@ -350,7 +354,7 @@ class _LiveLoop:
             except LiveConnectionClosedError:
                 if self.closing:
                     return
-                while self.conn is conn and not self.ended:
+                while self.conn is conn:
                     await self.conn_changed.wait()
                 continue
             self._expect_reply(True, tool_result=True)
@@ -368,12 +372,9 @@ class _LiveLoop:
                     continue  # receive() ends right after a close response
                 if await self._receive_one(response):
                     return
-        if self.closing:
-            self._end_connection("done")
-            return
-        if closed_with is None:
-            # The server closed with 1000 while the input was still open: the session
-            # is over from its side; end the run normally.
+        if self.closing or closed_with is None:
+            # Our own close, or the server closed with 1000 while the input was still
+            # open (the session is over from its side): the run ends normally.
             self._end_connection("done")
             return
         code = closed_with.error_code
@@ -414,35 +415,37 @@ class _LiveLoop:
                 self._end_connection("reconnect")
                 return True
             return False
-        event = await self._emit(response)
-        if event is not None and event.get_function_calls():
-            self._start_calls(event)
+        await self._emit(response)
         return False
 
-    async def _emit(self, response: LlmResponse) -> Event | None:
+    async def _emit(self, response: LlmResponse) -> None:
+        """Emit the event of ``response`` (if it carries anything); a function-call event
+        then starts its tool calls."""
         event = _live_event(self.agent, self.ctx, response)
         if event is None:
-            return None
-        if event.get_function_calls():
+            return
+        calls = event.get_function_calls()
+        if calls:
             populate_call_ids(event)
             event.long_running_tool_ids = long_running_ids(event, self.tools)
         await emit_agent_event(self.agent, self.ctx, event)
-        return event
+        if calls:
+            self._start_calls(calls)
 
     # ---- tools -------------------------------------------------------------------------
 
-    def _start_calls(self, event: Event) -> None:
+    def _start_calls(self, calls: list[types.FunctionCall]) -> None:
         nursery = self.tool_nursery
         assert nursery is not None
-        for call in event.get_function_calls():
+        for call in calls:
             if call.name == STOP_STREAMING and STOP_STREAMING in self.tools:
-                nursery.start_soon(self._guarded, lambda c=call: self._stop_streaming(c),
+                nursery.start_soon(self._guarded, partial(self._stop_streaming, call),
                                    name="trio_adk.live-tool:stop_streaming")
                 continue
             scope = trio.CancelScope()
             if call.id:
                 self.running[call.id] = scope
-            nursery.start_soon(self._guarded, lambda c=call, s=scope: self._call(c, s),
+            nursery.start_soon(self._guarded, partial(self._call, call, scope),
                                name=f"trio_adk.live-tool:{call.name}")
 
     def _cancel_calls(self, ids: list[str]) -> None:
@@ -500,7 +503,7 @@ class _LiveLoop:
         self.streaming[name] = stream
         nursery = self.tool_nursery
         assert nursery is not None
-        nursery.start_soon(self._guarded, lambda: self._stream(name, stream, results),
+        nursery.start_soon(self._guarded, partial(self._stream, name, stream, results),
                            name=f"trio_adk.live-stream:{name}")
         return dict(_PENDING)
 
@@ -553,11 +556,10 @@ def _live_event(agent: LlmAgent, ctx: InvocationContext, response: LlmResponse) 
     """The event for one live response; None for a response that carries nothing."""
     if not _has_payload(response):
         return None
-    fields: dict[str, Any] = {name: getattr(response, name) for name in _RESPONSE_FIELDS}
     user_side = response.input_transcription is not None or (
         response.content is not None and response.content.role == "user")
     return Event(invocation_id=ctx.invocation_id, author="user" if user_side else agent.name,
-                 branch=ctx.branch, **fields)
+                 branch=ctx.branch, **response_fields(response))
 
 
 def is_live_media(event: Event) -> bool:

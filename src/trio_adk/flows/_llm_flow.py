@@ -149,12 +149,17 @@ async def _on_model_error(
     return replacement
 
 
+def response_fields(response: LlmResponse) -> dict[str, Any]:
+    """Every ``LlmResponse`` field of ``response``, to build the ``Event`` carrying it."""
+    return {name: getattr(response, name) for name in _RESPONSE_FIELDS}
+
+
 def _to_event(
     agent: LlmAgent, ctx: InvocationContext, response: LlmResponse, template: EventActions
 ) -> Event | None:
     if response.content is None and response.error_code is None and not response.interrupted:
         return None  # e.g. a turn_complete-only or usage-only response
-    fields: dict[str, Any] = {name: getattr(response, name) for name in _RESPONSE_FIELDS}
+    fields = response_fields(response)
     if template.state_delta or template.artifact_delta:
         actions = EventActions(state_delta=dict(template.state_delta),
                                artifact_delta=dict(template.artifact_delta))

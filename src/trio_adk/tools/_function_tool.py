@@ -99,6 +99,8 @@ class FunctionTool(BaseTool):
         self.require_confirmation = require_confirmation
         self._params = function_parameters(func, ignore_params=())
         self._takes_tool_context = any(p.name == "tool_context" for p in self._params)
+        # Live mode gives such a tool its own copy of the live input (video/audio tools).
+        self._takes_input_stream = any(p.name == "input_stream" for p in self._params)
         self._declared_params = [
             p for p in self._params if p.name not in ("tool_context", "input_stream")
         ]
