@@ -402,6 +402,30 @@ async def test_plugins_wrap_the_live_run_like_run_async() -> None:
     assert all(e.custom_metadata == {"tagged": True} for e in stored if e.author != "user")
 
 
+async def test_agent_callbacks_run_around_the_live_body() -> None:
+    """before_agent runs before the connection opens, after_agent once the live run
+    ended; after_agent's content is the run's last event."""
+    calls: list[str] = []
+
+    def before(callback_context: Any) -> None:
+        calls.append(f"before:{len(lv.server.live_sessions)}")
+
+    def after(callback_context: Any) -> types.Content:
+        calls.append(f"after:{lv.server.live_sessions[0].close_code}")
+        return types.Content(role="model", parts=[types.Part(text="bye")])
+
+    def with_callbacks(model: Gemini) -> BaseAgent:
+        return assistant(model, before_agent_callback=before, after_agent_callback=after)
+
+    async with live(ls.on_turn(ls.say("ok", chunks=1)), agent=with_callbacks) as lv:
+        queue = LiveRequestQueue()
+        queue.send_content(user_text("hi"))
+        queue.close()
+        events = await converse(lv.run(queue))
+    assert ["before:0", "after:1000"] == calls
+    assert "assistant:bye" == describe(events[-1])
+
+
 async def test_before_run_answer_short_circuits_without_connecting() -> None:
     recorder = Recorder(answer="Closed for maintenance.")
     async with live(ls.on_turn(ls.say("never", chunks=1)), plugins=[recorder]) as lv:
