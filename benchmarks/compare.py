@@ -29,6 +29,7 @@ no chart; ``--out DIR`` writes there instead of ``benchmarks/results``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import importlib
 import json
@@ -38,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -56,6 +58,7 @@ RESULTS = BENCH / "results"
 DEFAULT_ROUNDS = 3
 PIP_TIMEOUT = 900
 SIDE_TIMEOUT = {"quick": 120, "full": 1200}
+SERVER_STOP_TIMEOUT = 10
 FAKE_KEY = "bench-key"
 
 
@@ -119,17 +122,28 @@ def ensure_adk(args: argparse.Namespace) -> Adk:
 
 # ---- the fake Gemini server -------------------------------------------------------------
 
-def start_fake_server() -> tuple[subprocess.Popen[str], str]:
-    """The fake Gemini server in its own process (shared by every side), and its base URL."""
+@contextlib.contextmanager
+def fake_server() -> Iterator[str]:
+    """The fake Gemini server in its own process (shared by every side): its base URL while
+    the block runs; stopped (terminated, killed if it lingers, and waited for) however the
+    block ends, Ctrl-C included, and also if it fails to start."""
     proc = subprocess.Popen([sys.executable, "-m", "trio_adk.testing.fake_gemini", "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http"):
-        proc.kill()
-        proc.wait()
-        raise RuntimeError(f"the fake Gemini server did not start: {url!r}")
-    return proc, url
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        if not url.startswith("http"):
+            raise RuntimeError(f"the fake Gemini server did not start: {url!r}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=SERVER_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 # ---- running the sides ------------------------------------------------------------------
@@ -159,24 +173,23 @@ def run_side(python: Path, scenario: str, side: str, size: str,
     return figures
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def median_figures(rounds: list[SideResult]) -> SideResult:
-    """The median of each numeric figure over the rounds."""
-    keys = {k for figures in rounds for k, v in figures.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)}
-    out: SideResult = {}
-    for key in sorted(keys):
-        values = [float(f[key]) for f in rounds if isinstance(f.get(key), int | float)]
-        out[key] = statistics.median(values) if values else None
-    return out
+    """The median of each numeric figure over the rounds (that have it)."""
+    keys = {k for figures in rounds for k, v in figures.items() if _is_number(v)}
+    return {key: statistics.median(float(f[key]) for f in rounds if _is_number(f.get(key)))
+            for key in sorted(keys)}
 
 
 def run_scenario(module: ModuleType, args: argparse.Namespace, adk: Adk,
                  env: dict[str, str]) -> dict[str, Any]:
     """Every round of every side of one scenario, alternating, and their medians."""
-    size = "quick" if args.quick else "full"
     record: dict[str, Any] = {"what": module.WHAT, "floor": module.FLOOR,
                               "target": getattr(module, "TARGET", ""),
-                              "size": dict(module.SIZES[size]), "sides": {}}
+                              "size": dict(module.SIZES[args.size]), "sides": {}}
     if not getattr(module, "IMPLEMENTED", True):
         record["status"] = f"skipped: {module.SKIP_REASON}"
         return record
@@ -194,7 +207,7 @@ def run_scenario(module: ModuleType, args: argparse.Namespace, adk: Adk,
     for index in range(rounds):
         for side in order[index % len(order):] + order[:index % len(order)]:
             started = time.perf_counter()
-            figures = run_side(sides[side], module.NAME, side, size, env)
+            figures = run_side(sides[side], module.NAME, side, args.size, env)
             figures["seconds"] = time.perf_counter() - started
             results[side].append(figures)
             print(f"  {module.NAME:<10} round {index + 1}/{rounds} {side:<5} "
@@ -214,7 +227,7 @@ def _brief(figures: SideResult) -> str:
     if "error" in figures:
         return f"ERROR {figures['error']}"
     return " ".join(f"{k}={_num(v)}" for k, v in figures.items()
-                    if k not in ("seconds",) and isinstance(v, int | float))[:110]
+                    if k != "seconds" and isinstance(v, int | float))[:110]
 
 
 # ---- the table --------------------------------------------------------------------------
@@ -385,8 +398,11 @@ def versions_info(adk: Adk) -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             return None
 
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
+    try:
+        commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=60).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        commit = ""
     return {"trio-adk": f"{version('trio-adk')} ({commit or 'no git'})",
             "trio": version("trio"), "google-genai (trio-adk side)": version("google-genai"),
             "google-adk": adk.version, "google-genai (ADK side)": adk.genai_version}
@@ -415,6 +431,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.rounds is None:
         args.rounds = 1 if args.quick else DEFAULT_ROUNDS
+    args.size = "quick" if args.quick else "full"
     selected = [s.strip() for s in args.only.split(",") if s.strip()] or list(SCENARIOS)
     unknown = sorted(set(selected) - set(SCENARIOS))
     if unknown:
@@ -430,21 +447,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"google-adk: {adk.version if adk.python else adk.reason}", flush=True)
     modules = {name: importlib.import_module(f"scenarios.{name}") for name in args.selected}
     env = side_env({})
-    server: subprocess.Popen[str] | None = None
-    if any(getattr(m, "NEEDS_SERVER", False) and getattr(m, "IMPLEMENTED", True)
-           for m in modules.values()):
-        server, url = start_fake_server()
-        env = side_env({"GOOGLE_GEMINI_BASE_URL": url, "GOOGLE_API_KEY": FAKE_KEY})
-        print(f"fake Gemini server: {url}", flush=True)
     scenarios: dict[str, dict[str, Any]] = {}
-    try:
+    with contextlib.ExitStack() as stack:
+        if any(getattr(m, "NEEDS_SERVER", False) and getattr(m, "IMPLEMENTED", True)
+               for m in modules.values()):
+            url = stack.enter_context(fake_server())
+            env = side_env({"GOOGLE_GEMINI_BASE_URL": url, "GOOGLE_API_KEY": FAKE_KEY})
+            print(f"fake Gemini server: {url}", flush=True)
         for name, module in modules.items():
             scenarios[name] = run_scenario(module, args, adk, env)
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=10)
-    size = "quick" if args.quick else "full"
+    size = args.size
     context = {name: {side: record["sides"].get(side, {}).get("median")
                       for side in ("trio", "adk", "floor")}
                for name, record in scenarios.items()}

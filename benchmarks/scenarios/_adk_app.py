@@ -18,7 +18,7 @@ from google.adk.models import BaseLlm, LlmResponse  # type: ignore[import, unuse
 from google.adk.runners import InMemoryRunner  # type: ignore[import, unused-ignore]
 from google.genai import types
 
-from scenarios._common import TOOL_SLEEP
+from scenarios._common import TOOL_SLEEP, Gauge
 
 # What a real model reports with every answer (ADK logs a warning per call without it).
 USAGE = types.GenerateContentResponseUsageMetadata(prompt_token_count=1,
@@ -79,40 +79,21 @@ async def get_traffic(city: str) -> dict[str, str]:
 TOOLS = [get_weather, get_news, get_traffic]
 
 
-class Gauge:
-    """Counts model calls that started and model calls whose cleanup finished."""
-
-    def __init__(self, expected: int) -> None:
-        self.expected = expected
-        self.entered = 0
-        self.cleaned = 0
-        self.all_entered = asyncio.Event()
-        self.all_cleaned = asyncio.Event()
-
-
 class BlockingModel(BaseLlm):  # type: ignore[misc, unused-ignore]
-    """Never answers: waits until cancelled, and counts its cleanups on the gauge."""
+    """Never answers: waits until cancelled; counts its calls and cleanups on ``gauge``."""
 
     model: str = "blocking"
-    gauge_id: int = 0
+    gauge: Gauge
 
     async def generate_content_async(self, llm_request: Any,
                                      stream: bool = False) -> AsyncGenerator[Any, None]:
-        gauge = GAUGES[self.gauge_id]
-        gauge.entered += 1
-        if gauge.entered == gauge.expected:
-            gauge.all_entered.set()
+        self.gauge.call_started()
         try:
             await asyncio.Event().wait()
             yield answer("never")
         finally:
-            gauge.cleaned += 1
-            if gauge.cleaned == gauge.expected:
-                gauge.all_cleaned.set()
+            self.gauge.cleanup_done()
 
 
-GAUGES: dict[int, Gauge] = {}
-
-
-__all__ = ["TOOLS", "Agent", "BlockingModel", "Gauge", "InMemoryRunner", "InstantModel",
+__all__ = ["TOOLS", "Agent", "BlockingModel", "InMemoryRunner", "InstantModel",
            "RunConfig", "StreamingMode", "ThreeToolsModel"]

@@ -1,9 +1,11 @@
 """Shared helpers for the side-by-side scenarios: the command line every scenario module
-answers to, process measurements (RSS, open sockets) and the row/target bookkeeping that
-``benchmarks/compare.py`` prints.
+answers to, process measurements (RSS, open sockets), the framework-neutral measurement code
+both sides share (sampling loops, quantiles, the model-call gauge) and the row/target
+bookkeeping that ``benchmarks/compare.py`` prints.
 
 Imports only the standard library at module level: the ADK side runs in a virtualenv that has
-google-adk but neither trio nor trio-adk.
+google-adk but neither trio nor trio-adk. The async helpers here only await what they are
+given, so they run unchanged under trio (trio-adk side, floors) and asyncio (ADK side).
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import json
 import os
 import resource
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 Size = Mapping[str, int]
 """The knobs of one scenario at one size (``quick`` or ``full``)."""
@@ -31,6 +33,16 @@ Medians = Mapping[str, SideResult | None]
 Context = Mapping[str, Medians]
 """Every scenario's medians, by scenario name (a floor may use another scenario's figure)."""
 
+Conversation = Callable[[str], Awaitable[None]]
+"""Something a side does with one session, given the session's id."""
+
+AllAtOnce = Callable[[Conversation, list[str]], Awaitable[None]]
+"""``all_at_once(each, ids)``: a side's way of running ``each(id)`` for every id concurrently
+until all are done (a trio nursery, ``asyncio.gather``); the framework-specific part of a
+concurrent figure."""
+
+T = TypeVar("T")
+
 SIDES = ("trio", "adk", "floor")
 TOOL_SLEEP = 0.05  # seconds each tool of the tools scenario sleeps
 
@@ -39,6 +51,51 @@ def pct(values: list[float], q: float) -> float:
     """The ``q`` quantile (nearest rank, 0 <= q <= 1) of ``values``."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def ms_quantiles(seconds: list[float], prefix: str = "") -> dict[str, float]:
+    """``{prefix}p50_ms`` and ``{prefix}p99_ms``: the median and p99 of durations given in
+    seconds, in milliseconds."""
+    return {f"{prefix}p50_ms": pct(seconds, 0.5) * 1e3,
+            f"{prefix}p99_ms": pct(seconds, 0.99) * 1e3}
+
+
+async def sample_runs(one_run: Callable[[str], Awaitable[T]], size: Size) -> list[T]:
+    """``size["warmup"]`` unmeasured runs (session ids ``w0``, ``w1``, ...), then the results of
+    ``size["runs"]`` measured ones (``s0``, ``s1``, ...), one after another."""
+    for i in range(size["warmup"]):
+        await one_run(f"w{i}")
+    return [await one_run(f"s{i}") for i in range(size["runs"])]
+
+
+class Event(Protocol):
+    """What :class:`Gauge` needs of an event: ``trio.Event`` and ``asyncio.Event`` both fit."""
+
+    def set(self) -> None: ...
+
+    def wait(self) -> Awaitable[object]: ...
+
+
+class Gauge:
+    """Counts model calls that started and model calls whose cleanup finished, and sets an
+    event when each count reaches ``expected``. ``new_event`` is the side's event class."""
+
+    def __init__(self, expected: int, new_event: Callable[[], Event]) -> None:
+        self.expected = expected
+        self.entered = 0
+        self.cleaned = 0
+        self.all_entered = new_event()
+        self.all_cleaned = new_event()
+
+    def call_started(self) -> None:
+        self.entered += 1
+        if self.entered == self.expected:
+            self.all_entered.set()
+
+    def cleanup_done(self) -> None:
+        self.cleaned += 1
+        if self.cleaned == self.expected:
+            self.all_cleaned.set()
 
 
 def peak_rss_mib() -> float:
@@ -62,16 +119,19 @@ def open_sockets() -> int | None:
     try:
         names = os.listdir("/proc/self/fd")
     except OSError:
-        names = []
-    else:
-        count = 0
-        for name in names:
-            try:
-                if os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
-                    count += 1
-            except OSError:
-                continue
-        return count
+        return _psutil_sockets()
+    return sum(1 for name in names if _fd_target(name).startswith("socket:"))
+
+
+def _fd_target(name: str) -> str:
+    """What file descriptor ``name`` of this process points at ("" if it closed meanwhile)."""
+    try:
+        return os.readlink(f"/proc/self/fd/{name}")
+    except OSError:
+        return ""
+
+
+def _psutil_sockets() -> int | None:
     try:
         import psutil  # type: ignore[import-untyped, import-not-found, unused-ignore]
     except ImportError:

@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator
 import trio
 from google.genai import types
 
-from scenarios._common import TOOL_SLEEP
+from scenarios._common import TOOL_SLEEP, Gauge
 from trio_adk.models import BaseLlm, LlmRequest, LlmResponse
 
 # What a real model reports with every answer (ADK logs a warning per call without it).
@@ -76,40 +76,21 @@ async def get_traffic(city: str) -> dict[str, str]:
 TOOLS = [get_weather, get_news, get_traffic]
 
 
-class Gauge:
-    """Counts model calls that started and model calls whose cleanup finished."""
-
-    def __init__(self, expected: int) -> None:
-        self.expected = expected
-        self.entered = 0
-        self.cleaned = 0
-        self.all_entered = trio.Event()
-        self.all_cleaned = trio.Event()
-
-
 class BlockingModel(BaseLlm):
-    """Never answers: waits until cancelled, and counts its cleanups on the gauge."""
+    """Never answers: waits until cancelled; counts its calls and cleanups on ``gauge``."""
 
     model: str = "blocking"
-    gauge_id: int = 0
+    gauge: Gauge
 
     async def generate_content_async(
         self, llm_request: LlmRequest, stream: bool = False
     ) -> AsyncGenerator[LlmResponse, None]:
-        gauge = GAUGES[self.gauge_id]
-        gauge.entered += 1
-        if gauge.entered == gauge.expected:
-            gauge.all_entered.set()
+        self.gauge.call_started()
         try:
             await trio.sleep(math.inf)
             yield answer("never")
         finally:
-            gauge.cleaned += 1
-            if gauge.cleaned == gauge.expected:
-                gauge.all_cleaned.set()
-
-
-GAUGES: dict[int, Gauge] = {}
+            self.gauge.cleanup_done()
 
 
 def all_tasks() -> list[trio.lowlevel.Task]:

@@ -16,6 +16,7 @@ import time
 
 from scenarios._common import (
     Context,
+    Gauge,
     Medians,
     Row,
     SideResult,
@@ -46,9 +47,9 @@ def trio_side(size: Size) -> SideResult:
     from trio_adk import Agent, InMemoryRunner
 
     runs = size["runs"]
-    gauge = _trio_app.GAUGES[0] = _trio_app.Gauge(runs)
+    gauge = Gauge(runs, trio.Event)
     message = types.Content(role="user", parts=[types.Part(text="hi")])
-    runner = InMemoryRunner(Agent(name="bench", model=_trio_app.BlockingModel(gauge_id=0)),
+    runner = InMemoryRunner(Agent(name="bench", model=_trio_app.BlockingModel(gauge=gauge)),
                             app_name="bench")
 
     async def consume(session_id: str) -> None:
@@ -95,12 +96,12 @@ def adk_side(size: Size) -> SideResult:
 
     from google.genai import types
 
-    from scenarios import _adk_app
-    from scenarios._adk_app import Agent, InMemoryRunner
+    from scenarios._adk_app import Agent, BlockingModel, InMemoryRunner
 
     runs = size["runs"]
+    gauge = Gauge(runs, asyncio.Event)
     message = types.Content(role="user", parts=[types.Part(text="hi")])
-    runner = InMemoryRunner(agent=Agent(name="bench", model=_adk_app.BlockingModel(gauge_id=0)),
+    runner = InMemoryRunner(agent=Agent(name="bench", model=BlockingModel(gauge=gauge)),
                             app_name="bench")
 
     async def consume(session_id: str) -> None:
@@ -109,7 +110,6 @@ def adk_side(size: Size) -> SideResult:
             pass
 
     async def main() -> SideResult:
-        gauge = _adk_app.GAUGES[0] = _adk_app.Gauge(runs)
         for i in range(runs):
             await runner.session_service.create_session(app_name="bench", user_id="u",
                                                         session_id=f"s{i}")

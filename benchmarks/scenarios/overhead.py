@@ -9,9 +9,12 @@ producer/consumer pair, then one pair per session), as in ``benchmarks/overhead.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 
 from scenarios._common import (
+    AllAtOnce,
     Context,
+    Conversation,
     Medians,
     Row,
     SideResult,
@@ -19,7 +22,7 @@ from scenarios._common import (
     at_least,
     cli,
     get,
-    peak_rss_mib,
+    scaled,
 )
 
 NAME = "overhead"
@@ -30,6 +33,40 @@ SIZES: dict[str, Size] = {
     "full": {"runs": 2000, "sessions": 1000, "turns": 5, "warmup": 200},
 }
 TARGET_X = 20.0  # trio-adk at least this many times faster per run than google-adk
+
+
+async def _measure(size: Size, new_session: Conversation,
+                   one_turn: Callable[[str], Awaitable[int]],
+                   all_at_once: AllAtOnce) -> SideResult:
+    """The measurement, the same for both frameworks: ``warmup`` turns, then ``runs`` turns
+    one after another (each on its own session, created beforehand), then ``sessions``
+    conversations of ``turns`` turns started together by ``all_at_once``. ``one_turn`` returns
+    how many events the turn yielded."""
+
+    async def new_sessions(prefix: str, count: int) -> list[str]:
+        ids = [f"{prefix}{i}" for i in range(count)]
+        for sid in ids:
+            await new_session(sid)
+        return ids
+
+    async def conversation(sid: str) -> None:
+        for _ in range(size["turns"]):
+            await one_turn(sid)
+
+    for sid in await new_sessions("w", size["warmup"]):
+        await one_turn(sid)
+    ids = await new_sessions("s", size["runs"])
+    events = 0
+    start = time.perf_counter()
+    for sid in ids:
+        events += await one_turn(sid)
+    seq_us = (time.perf_counter() - start) / size["runs"] * 1e6
+
+    ids = await new_sessions("c", size["sessions"])
+    start = time.perf_counter()
+    await all_at_once(conversation, ids)
+    conc_us = (time.perf_counter() - start) / (size["sessions"] * size["turns"]) * 1e6
+    return {"seq_us": seq_us, "conc_us": conc_us, "events_per_run": events / size["runs"]}
 
 
 # ---- trio-adk, as its users write it ----------------------------------------------------
@@ -43,46 +80,27 @@ def trio_side(size: Size) -> SideResult:
 
     message = types.Content(role="user", parts=[types.Part(text="hi")])
     runner = InMemoryRunner(Agent(name="bench", model=InstantModel()), app_name="bench")
-    events = 0
 
-    async def one_turn(session_id: str) -> None:
-        nonlocal events
+    async def new_session(session_id: str) -> None:
+        await runner.session_service.create_session(app_name="bench", user_id="u",
+                                                    session_id=session_id)
+
+    async def one_turn(session_id: str) -> int:
+        events = 0
         async for _event in runner.run_async(user_id="u", session_id=session_id,
                                              new_message=message):
             events += 1
+        return events
 
-    async def new_sessions(prefix: str, count: int) -> list[str]:
-        ids = [f"{prefix}{i}" for i in range(count)]
-        for sid in ids:
-            await runner.session_service.create_session(app_name="bench", user_id="u",
-                                                        session_id=sid)
-        return ids
-
-    async def main() -> SideResult:
-        nonlocal events
-        for sid in await new_sessions("w", size["warmup"]):
-            await one_turn(sid)
-        ids = await new_sessions("s", size["runs"])
-        events = 0
-        start = time.perf_counter()
-        for sid in ids:
-            await one_turn(sid)
-        seq_us = (time.perf_counter() - start) / size["runs"] * 1e6
-        events_per_run = events / size["runs"]
-
-        ids = await new_sessions("c", size["sessions"])
-
-        async def conversation(sid: str) -> None:
-            for _ in range(size["turns"]):
-                await one_turn(sid)
-
-        start = time.perf_counter()
+    async def all_at_once(each: Conversation, ids: list[str]) -> None:
         async with trio.open_nursery() as nursery:
             for sid in ids:
-                nursery.start_soon(conversation, sid)
-        conc_us = (time.perf_counter() - start) / (size["sessions"] * size["turns"]) * 1e6
+                nursery.start_soon(each, sid)
+
+    async def main() -> SideResult:
+        figures = await _measure(size, new_session, one_turn, all_at_once)
         await runner.close()
-        return {"seq_us": seq_us, "conc_us": conc_us, "events_per_run": events_per_run}
+        return figures
 
     return trio.run(main)
 
@@ -98,44 +116,25 @@ def adk_side(size: Size) -> SideResult:
 
     message = types.Content(role="user", parts=[types.Part(text="hi")])
     runner = InMemoryRunner(agent=Agent(name="bench", model=InstantModel()), app_name="bench")
-    events = 0
 
-    async def one_turn(session_id: str) -> None:
-        nonlocal events
+    async def new_session(session_id: str) -> None:
+        await runner.session_service.create_session(app_name="bench", user_id="u",
+                                                    session_id=session_id)
+
+    async def one_turn(session_id: str) -> int:
+        events = 0
         async for _event in runner.run_async(user_id="u", session_id=session_id,
                                              new_message=message):
             events += 1
+        return events
 
-    async def new_sessions(prefix: str, count: int) -> list[str]:
-        ids = [f"{prefix}{i}" for i in range(count)]
-        for sid in ids:
-            await runner.session_service.create_session(app_name="bench", user_id="u",
-                                                        session_id=sid)
-        return ids
+    async def all_at_once(each: Conversation, ids: list[str]) -> None:
+        await asyncio.gather(*(each(sid) for sid in ids))
 
     async def main() -> SideResult:
-        nonlocal events
-        for sid in await new_sessions("w", size["warmup"]):
-            await one_turn(sid)
-        ids = await new_sessions("s", size["runs"])
-        events = 0
-        start = time.perf_counter()
-        for sid in ids:
-            await one_turn(sid)
-        seq_us = (time.perf_counter() - start) / size["runs"] * 1e6
-        events_per_run = events / size["runs"]
-
-        ids = await new_sessions("c", size["sessions"])
-
-        async def conversation(sid: str) -> None:
-            for _ in range(size["turns"]):
-                await one_turn(sid)
-
-        start = time.perf_counter()
-        await asyncio.gather(*(conversation(sid) for sid in ids))
-        conc_us = (time.perf_counter() - start) / (size["sessions"] * size["turns"]) * 1e6
+        figures = await _measure(size, new_session, one_turn, all_at_once)
         await runner.close()
-        return {"seq_us": seq_us, "conc_us": conc_us, "events_per_run": events_per_run}
+        return figures
 
     return asyncio.run(main())
 
@@ -171,7 +170,7 @@ def floor_side(size: Size) -> SideResult:
             for _ in range(size["sessions"]):
                 nursery.start_soon(pair, size["turns"])
         conc_us = (time.perf_counter() - start) / (size["sessions"] * size["turns"]) * 1e6
-        return {"seq_us": seq_us, "conc_us": conc_us, "peak_rss_mib": peak_rss_mib()}
+        return {"seq_us": seq_us, "conc_us": conc_us}  # cli() adds the peak RSS
 
     return trio.run(main)
 
@@ -196,9 +195,7 @@ def rows(medians: Medians, size: Size, context: Context) -> list[Row]:
 
 def scaled_floor(floor: SideResult | None, key: str, ours: SideResult | None) -> float | None:
     """The floor per run: per-event floor times the events a trio-adk run yields."""
-    per_event = get(floor, key)
-    events = get(ours, "events_per_run") or 1.0
-    return None if per_event is None else per_event * events
+    return scaled(get(floor, key), get(ours, "events_per_run") or 1.0)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ from __future__ import annotations
 import time
 
 from scenarios._common import (
+    AllAtOnce,
     Context,
+    Conversation,
     Medians,
     Row,
     SideResult,
@@ -36,10 +38,21 @@ MEMORY_SHARE = 0.5  # trio-adk at most half of ADK's memory per session
 MAX_ROUNDS = 1  # google-adk needs about two minutes for one round at full size
 
 
-def _figures(size: Size, wall: float, baseline_mib: float) -> SideResult:
+async def _measure(size: Size, conversation: Conversation,
+                   all_at_once: AllAtOnce) -> SideResult:
+    """The measurement, the same for both frameworks: ``warmup`` conversations one after
+    another, the RSS then, and ``sessions`` conversations started together by
+    ``all_at_once``."""
+    for i in range(size["warmup"]):
+        await conversation(f"w{i}")
+    baseline = current_rss_mib()
+    ids = [f"s{i}" for i in range(size["sessions"])]  # after the baseline: sessions keep them
+    start = time.perf_counter()
+    await all_at_once(conversation, ids)
+    wall = time.perf_counter() - start
     peak = peak_rss_mib()
-    return {"wall_s": wall, "peak_rss_mib": peak, "baseline_rss_mib": baseline_mib,
-            "kib_per_session": (peak - baseline_mib) * 1024 / size["sessions"]}
+    return {"wall_s": wall, "peak_rss_mib": peak, "baseline_rss_mib": baseline,
+            "kib_per_session": (peak - baseline) * 1024 / size["sessions"]}
 
 
 def trio_side(size: Size) -> SideResult:
@@ -60,16 +73,13 @@ def trio_side(size: Size) -> SideResult:
                                                  new_message=message):
                 pass
 
-    async def main() -> SideResult:
-        for i in range(size["warmup"]):
-            await conversation(f"w{i}")
-        baseline = current_rss_mib()
-        start = time.perf_counter()
+    async def all_at_once(each: Conversation, ids: list[str]) -> None:
         async with trio.open_nursery() as nursery:
-            for i in range(size["sessions"]):
-                nursery.start_soon(conversation, f"s{i}")
-        wall = time.perf_counter() - start
-        figures = _figures(size, wall, baseline)
+            for sid in ids:
+                nursery.start_soon(each, sid)
+
+    async def main() -> SideResult:
+        figures = await _measure(size, conversation, all_at_once)
         await runner.close()
         return figures
 
@@ -94,14 +104,11 @@ def adk_side(size: Size) -> SideResult:
                                                  new_message=message):
                 pass
 
+    async def all_at_once(each: Conversation, ids: list[str]) -> None:
+        await asyncio.gather(*(each(sid) for sid in ids))
+
     async def main() -> SideResult:
-        for i in range(size["warmup"]):
-            await conversation(f"w{i}")
-        baseline = current_rss_mib()
-        start = time.perf_counter()
-        await asyncio.gather(*(conversation(f"s{i}") for i in range(size["sessions"])))
-        wall = time.perf_counter() - start
-        figures = _figures(size, wall, baseline)
+        figures = await _measure(size, conversation, all_at_once)
         await runner.close()
         return figures
 

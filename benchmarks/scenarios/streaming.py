@@ -26,7 +26,8 @@ from scenarios._common import (
     at_most,
     cli,
     get,
-    pct,
+    ms_quantiles,
+    sample_runs,
     scaled,
 )
 
@@ -44,10 +45,10 @@ FLOOR_SLACK = 1.10
 
 
 def _figures(samples: list[tuple[float, float]]) -> SideResult:
-    firsts = [first for first, _ in samples]
-    finals = [final for _, final in samples]
-    return {"first_p50_ms": pct(firsts, 0.5) * 1e3, "first_p99_ms": pct(firsts, 0.99) * 1e3,
-            "final_p50_ms": pct(finals, 0.5) * 1e3, "final_p99_ms": pct(finals, 0.99) * 1e3}
+    """p50/p99 of the time to the first partial and to the final event, from (first, final)
+    in seconds per run."""
+    return {**ms_quantiles([first for first, _ in samples], "first_"),
+            **ms_quantiles([final for _, final in samples], "final_")}
 
 
 def _timed_events(events: list[tuple[float, Any]], start: float) -> tuple[float, float]:
@@ -80,9 +81,7 @@ def trio_side(size: Size) -> SideResult:
         return _timed_events(events, start)
 
     async def main() -> SideResult:
-        for i in range(size["warmup"]):
-            await one_run(f"w{i}")
-        samples = [await one_run(f"s{i}") for i in range(size["runs"])]
+        samples = await sample_runs(one_run, size)
         await runner.close()
         return _figures(samples)
 
@@ -111,9 +110,7 @@ def adk_side(size: Size) -> SideResult:
         return _timed_events(events, start)
 
     async def main() -> SideResult:
-        for i in range(size["warmup"]):
-            await one_run(f"w{i}")
-        samples = [await one_run(f"s{i}") for i in range(size["runs"])]
+        samples = await sample_runs(one_run, size)
         await runner.close()
         return _figures(samples)
 
@@ -152,9 +149,7 @@ def floor_side(size: Size) -> SideResult:
                                 first = time.perf_counter() - start
                 return first, time.perf_counter() - start
 
-            for _ in range(size["warmup"]):
-                await one_request()
-            samples = [await one_request() for _ in range(size["runs"])]
+            samples = await sample_runs(lambda _session_id: one_request(), size)
         return _figures(samples)
 
     return trio.run(main)

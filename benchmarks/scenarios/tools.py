@@ -21,7 +21,8 @@ from scenarios._common import (
     at_most,
     cli,
     get,
-    pct,
+    ms_quantiles,
+    sample_runs,
     scaled,
 )
 
@@ -35,9 +36,10 @@ SIZES: dict[str, Size] = {
 FLOOR_SLACK = 1.10  # within 10% of the floor
 
 
-def _figures(times: list[float], events: int) -> SideResult:
-    return {"p50_ms": pct(times, 0.5) * 1e3, "p99_ms": pct(times, 0.99) * 1e3,
-            "events_per_run": events / len(times)}
+def _figures(results: list[tuple[float, int]]) -> SideResult:
+    """p50/p99 wall time and events per run from (seconds, events) per run."""
+    return {**ms_quantiles([seconds for seconds, _ in results]),
+            "events_per_run": sum(events for _, events in results) / len(results)}
 
 
 def trio_side(size: Size) -> SideResult:
@@ -62,11 +64,9 @@ def trio_side(size: Size) -> SideResult:
         return time.perf_counter() - start, events
 
     async def main() -> SideResult:
-        for i in range(size["warmup"]):
-            await one_run(f"w{i}")
-        results = [await one_run(f"s{i}") for i in range(size["runs"])]
+        results = await sample_runs(one_run, size)
         await runner.close()
-        return _figures([t for t, _ in results], sum(n for _, n in results))
+        return _figures(results)
 
     return trio.run(main)
 
@@ -93,11 +93,9 @@ def adk_side(size: Size) -> SideResult:
         return time.perf_counter() - start, events
 
     async def main() -> SideResult:
-        for i in range(size["warmup"]):
-            await one_run(f"w{i}")
-        results = [await one_run(f"s{i}") for i in range(size["runs"])]
+        results = await sample_runs(one_run, size)
         await runner.close()
-        return _figures([t for t, _ in results], sum(n for _, n in results))
+        return _figures(results)
 
     return asyncio.run(main())
 
@@ -115,10 +113,7 @@ def floor_side(size: Size) -> SideResult:
         return time.perf_counter() - start
 
     async def main() -> SideResult:
-        for _ in range(size["warmup"]):
-            await three_sleeps()
-        times = [await three_sleeps() for _ in range(size["runs"])]
-        return {"p50_ms": pct(times, 0.5) * 1e3, "p99_ms": pct(times, 0.99) * 1e3}
+        return ms_quantiles(await sample_runs(lambda _session_id: three_sleeps(), size))
 
     return trio.run(main)
 
