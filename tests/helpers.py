@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import queue
+import ssl
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import aclosing, contextmanager
 from typing import Any
 
 import trio
+import trustme
 from google.genai import types
 
 from trio_adk import Runner
@@ -22,6 +24,16 @@ from trio_adk.tools import BaseTool, BaseToolset
 
 APP = "test_app"
 USER = "user1"
+
+
+def self_signed() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """Server and client TLS contexts around a throwaway certificate authority."""
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1", "localhost").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    authority.configure_trust(client_context)
+    return server_context, client_context
 
 
 def user_text(text: str) -> types.Content:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import datetime
 import functools
-import ipaddress
 import json
 import signal
 import ssl
@@ -24,6 +22,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
+from helpers import self_signed
 from trio_adk.testing import (
     FakeGeminiServer,
     GeminiReply,
@@ -807,40 +806,9 @@ async def test_official_google_genai_client_accepts_the_answers() -> None:
 # -- TLS and the command line ------------------------------------------------------------------
 
 
-def _self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    crypto = pytest.importorskip("cryptography")
-    del crypto
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([
-                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_context.load_cert_chain(cert_file, key_file)
-    client_context = ssl.create_default_context(cafile=str(cert_file))
-    return server_context, client_context
-
-
-async def test_tls(tmp_path: Path) -> None:
+async def test_tls() -> None:
     """With ``ssl_context`` the same port serves https (REST + SSE) and wss (Live)."""
-    server_context, client_context = _self_signed(tmp_path)
+    server_context, client_context = self_signed()
     async with FakeGeminiServer(script=["secure", gemini_chunks(["a", "b"])],
                                 ssl_context=server_context) as server:
         assert server.base_url.startswith("https://127.0.0.1:")
@@ -855,12 +823,12 @@ async def test_tls(tmp_path: Path) -> None:
     assert server.live_url().startswith("wss://")
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-async def test_command_line_serves_until_interrupted(signum: int) -> None:
-    """``python -m trio_adk.testing.fake_gemini --port 0`` prints its URL, serves the built-in
-    responder and exits 0 on Ctrl-C (SIGINT) or SIGTERM."""
+@asynccontextmanager
+async def _command_line(*options: str) -> AsyncIterator[tuple[trio.Process, str]]:
+    """The fake server's command line in a subprocess, and the base URL it printed; killed
+    on the way out if the test did not stop it."""
     process = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "trio_adk.testing.fake_gemini", "--port", "0"],
+        [sys.executable, "-m", "trio_adk.testing.fake_gemini", "--port", "0", *options],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         assert process.stdout is not None
@@ -870,7 +838,20 @@ async def test_command_line_serves_until_interrupted(signum: int) -> None:
                 data = await process.stdout.receive_some(1)
                 assert data, "the CLI exited before printing its URL"
                 line += data
-        base_url = line.decode().strip()
+        yield process, line.decode().strip()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        if process.stdout is not None:
+            await process.stdout.aclose()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+async def test_command_line_serves_until_interrupted(signum: int) -> None:
+    """``python -m trio_adk.testing.fake_gemini --port 0`` prints its URL, serves the built-in
+    responder and exits 0 on Ctrl-C (SIGINT) or SIGTERM."""
+    async with _command_line() as (process, base_url):
         assert base_url.startswith("http://127.0.0.1:")
         async with httpx.AsyncClient(base_url=base_url) as client:
             response = await client.post(GENERATE, json=HELLO)
@@ -879,12 +860,40 @@ async def test_command_line_serves_until_interrupted(signum: int) -> None:
         process.send_signal(signum)
         with trio.fail_after(30):
             assert 0 == await process.wait()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-        if process.stdout is not None:
-            await process.stdout.aclose()
+
+
+async def test_command_line_tls_with_a_throwaway_certificate(tmp_path: Path) -> None:
+    """``--tls-ca PATH`` serves https and wss with a fresh certificate whose authority is
+    written to PATH before the URL is printed: trusting PATH is enough to connect, and the
+    system trust store alone is not."""
+    ca = tmp_path / "ca.pem"
+    async with _command_line("--tls-ca", str(ca), "--echo-audio") as (process, base_url):
+        assert base_url.startswith("https://127.0.0.1:")
+        trusted = ssl.create_default_context(cafile=str(ca))
+        async with httpx.AsyncClient(base_url=base_url, verify=trusted) as client:
+            response = await client.post(GENERATE, json=HELLO)
+        assert 200 == response.status_code
+        async with httpx.AsyncClient(base_url=base_url) as untrusted:
+            with pytest.raises(httpx.ConnectError) as refused:
+                await untrusted.post(GENERATE, json=HELLO)
+        causes: list[BaseException] = []
+        cause: BaseException | None = refused.value
+        while cause is not None:
+            causes.append(cause)
+            cause = cause.__cause__ or cause.__context__
+        assert any(isinstance(c, ssl.SSLCertVerificationError) for c in causes), causes
+        live = "wss://" + base_url.split("://", 1)[1] + LIVE_PATH
+        async with trio_websocket.open_websocket_url(live, ssl_context=trusted) as ws:
+            await ws.send_message(json.dumps({"setup": {"model": "models/live"}}))
+            assert "setupComplete" in json.loads(await ws.get_message())
+            await ws.send_message(json.dumps({"realtimeInput": {"audio": {
+                "data": base64.b64encode(b"pcm!").decode(), "mimeType": "audio/pcm"}}}))
+            echo = json.loads(await ws.get_message())
+        part = echo["serverContent"]["modelTurn"]["parts"][0]
+        assert b"pcm!" == base64.b64decode(part["inlineData"]["data"])
+        process.send_signal(signal.SIGTERM)
+        with trio.fail_after(30):
+            assert 0 == await process.wait()
 
 
 async def test_garbage_bytes_get_a_400_and_the_server_goes_on(client_for: Any) -> None:

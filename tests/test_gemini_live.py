@@ -6,7 +6,6 @@ import base64
 import json
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ import trio
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from test_fake_gemini import _self_signed
+from helpers import self_signed
 from trio_adk.errors import ModelConnectionError, ModelResponseError
 from trio_adk.models._gemini import Gemini
 from trio_adk.models._gemini_live import (
@@ -262,9 +261,9 @@ async def test_silent_server_bounds_the_handshake() -> None:
         nursery.cancel_scope.cancel()
 
 
-async def test_wss_with_tls(tmp_path: Path) -> None:
+async def test_wss_with_tls() -> None:
     """An https base URL becomes wss; the options' ssl_context verifies the server."""
-    server_context, client_context = _self_signed(tmp_path)
+    server_context, client_context = self_signed()
     async with FakeGeminiServer(ssl_context=server_context) as server:
         options = GeminiLiveOptions(ssl_context=client_context)
         async with connect(server, options=options) as conn:
