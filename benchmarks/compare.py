@@ -13,7 +13,9 @@ side (each written as that framework's users write it) and, where there is one, 
 Every side of every round runs in a fresh subprocess (trio-adk and the floor with this
 interpreter, google-adk with the ADK virtualenv's), so RSS and interpreter state are clean;
 the sides alternate round by round (trio, adk, floor / adk, floor, trio / ...) so that machine
-noise hits all of them, and the table shows the median of the rounds.
+noise hits all of them, and the table shows the median of the rounds. The fake Gemini server
+runs in a process of its own for the whole invocation (a second one over TLS, with a throwaway
+certificate, for the live scenario: google-genai only speaks Live over ``wss://``).
 
 The table: one row per figure, with trio-adk's and google-adk's medians, "vs ADK" (how many
 times better trio-adk is: ADK's time or memory divided by trio-adk's, so above 1 means trio-adk
@@ -38,6 +40,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -123,12 +126,14 @@ def ensure_adk(args: argparse.Namespace) -> Adk:
 # ---- the fake Gemini server -------------------------------------------------------------
 
 @contextlib.contextmanager
-def fake_server() -> Iterator[str]:
-    """The fake Gemini server in its own process (shared by every side): its base URL while
-    the block runs; stopped (terminated, killed if it lingers, and waited for) however the
-    block ends, Ctrl-C included, and also if it fails to start."""
-    proc = subprocess.Popen([sys.executable, "-m", "trio_adk.testing.fake_gemini", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+def fake_server(*options: str) -> Iterator[str]:
+    """The fake Gemini server in its own process (shared by every side), started with the
+    given command-line ``options``: its base URL while the block runs; stopped (terminated,
+    killed if it lingers, and waited for) however the block ends, Ctrl-C included, and also if
+    it fails to start."""
+    command = [sys.executable, "-m", "trio_adk.testing.fake_gemini", "--port", "0", *options]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
@@ -147,6 +152,17 @@ def fake_server() -> Iterator[str]:
 
 
 # ---- running the sides ------------------------------------------------------------------
+
+@contextlib.contextmanager
+def fake_tls_server() -> Iterator[tuple[str, Path]]:
+    """The fake Gemini server over TLS, echoing live audio (for the live scenario): its
+    ``https://`` base URL and the PEM file of the throwaway authority that signed its
+    certificate (removed with its temporary directory when the block ends)."""
+    with tempfile.TemporaryDirectory(prefix="trio-adk-bench-") as directory:
+        ca = Path(directory) / "fake-gemini-ca.pem"
+        with fake_server("--echo-audio", "--tls-ca", str(ca)) as url:
+            yield url, ca
+
 
 def side_env(extra: dict[str, str]) -> dict[str, str]:
     """The environment of a side: this one, without Vertex settings, plus ``extra``."""
@@ -184,15 +200,22 @@ def median_figures(rounds: list[SideResult]) -> SideResult:
             for key in sorted(keys)}
 
 
+def scenario_rounds(module: ModuleType, args: argparse.Namespace) -> int:
+    """How many alternating rounds a scenario runs: ``--rounds`` if given, else 1 with
+    ``--quick`` and the module's ``ROUNDS`` (default ``DEFAULT_ROUNDS``) at full size; at
+    most the module's ``MAX_ROUNDS`` at full size."""
+    if args.quick:
+        return args.rounds or 1
+    wanted: int = args.rounds or getattr(module, "ROUNDS", DEFAULT_ROUNDS)
+    return min(wanted, getattr(module, "MAX_ROUNDS", wanted))
+
+
 def run_scenario(module: ModuleType, args: argparse.Namespace, adk: Adk,
                  env: dict[str, str]) -> dict[str, Any]:
     """Every round of every side of one scenario, alternating, and their medians."""
     record: dict[str, Any] = {"what": module.WHAT, "floor": module.FLOOR,
                               "target": getattr(module, "TARGET", ""),
                               "size": dict(module.SIZES[args.size]), "sides": {}}
-    if not getattr(module, "IMPLEMENTED", True):
-        record["status"] = f"skipped: {module.SKIP_REASON}"
-        return record
     sides: dict[str, Path] = {"trio": Path(sys.executable)}
     if adk.python is not None:
         sides["adk"] = adk.python
@@ -200,8 +223,8 @@ def run_scenario(module: ModuleType, args: argparse.Namespace, adk: Adk,
         record["sides"]["adk"] = {"status": adk.reason}
     if module.floor_side is not None:
         sides["floor"] = Path(sys.executable)
-    rounds = args.rounds if args.quick else min(args.rounds,
-                                                getattr(module, "MAX_ROUNDS", args.rounds))
+    rounds = scenario_rounds(module, args)
+    record["rounds"] = rounds
     order = list(sides)
     results: dict[str, list[SideResult]] = {side: [] for side in order}
     for index in range(rounds):
@@ -294,13 +317,25 @@ def print_table(cells: list[list[str]]) -> None:
                         for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip())
 
 
+def rounds_summary(scenarios: dict[str, dict[str, Any]]) -> str:
+    """"median of 3 alternating rounds (live 7, scale 1)": the most common count, then the
+    scenarios that ran another number of rounds."""
+    counts = {name: record["rounds"] for name, record in scenarios.items() if "rounds" in record}
+    if not counts:
+        return "no rounds"
+    usual = statistics.mode(counts.values())
+    others = ", ".join(f"{name} {n}" for name, n in counts.items() if n != usual)
+    noun = "round" if usual == 1 else "rounds"
+    return f"median of {usual} alternating {noun}" + (f" ({others})" if others else "")
+
+
 def markdown(cells: list[list[str]], machine: dict[str, Any], versions: dict[str, Any],
-             args: argparse.Namespace) -> str:
+             args: argparse.Namespace, scenarios: dict[str, dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(HEADER) + " |",
              "| " + " | ".join("---:" if i in (2, 3, 4, 5) else "---"
                                for i in range(len(HEADER))) + " |"]
     lines += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |" for row in cells]
-    rounds = "" if args.quick else f", median of {args.rounds} alternating rounds"
+    rounds = "" if args.quick else f", {rounds_summary(scenarios)}"
     return (f"Machine: {machine['summary']}. trio-adk {versions['trio-adk']}, google-adk "
             f"{versions['google-adk'] or 'skipped'}{rounds}.\n\n" + "\n".join(lines) + "\n\n"
             + LEGEND + "\n")
@@ -418,8 +453,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-adk", action="store_true",
                         help="skip google-adk (its figures and targets are reported skipped)")
     parser.add_argument("--rounds", type=int, default=None,
-                        help=f"alternating rounds per scenario (default {DEFAULT_ROUNDS}, "
-                             "1 with --quick; scale runs at most its MAX_ROUNDS)")
+                        help=f"alternating rounds per scenario (default: the scenario's "
+                             f"ROUNDS or {DEFAULT_ROUNDS}, 1 with --quick; scale runs at "
+                             "most its MAX_ROUNDS)")
     parser.add_argument("--only", default="",
                         help=f"comma-separated scenarios (default all: {','.join(SCENARIOS)})")
     parser.add_argument("--out", type=Path, default=None,
@@ -429,8 +465,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--adk-python", default=None,
                         help="use this interpreter (with google-adk) instead of the venv")
     args = parser.parse_args(argv)
-    if args.rounds is None:
-        args.rounds = 1 if args.quick else DEFAULT_ROUNDS
     args.size = "quick" if args.quick else "full"
     selected = [s.strip() for s in args.only.split(",") if s.strip()] or list(SCENARIOS)
     unknown = sorted(set(selected) - set(SCENARIOS))
@@ -446,16 +480,27 @@ def main(argv: list[str] | None = None) -> int:
     adk = ensure_adk(args)
     print(f"google-adk: {adk.version if adk.python else adk.reason}", flush=True)
     modules = {name: importlib.import_module(f"scenarios.{name}") for name in args.selected}
-    env = side_env({})
     scenarios: dict[str, dict[str, Any]] = {}
     with contextlib.ExitStack() as stack:
-        if any(getattr(m, "NEEDS_SERVER", False) and getattr(m, "IMPLEMENTED", True)
-               for m in modules.values()):
+        envs = {"": side_env({})}
+
+        def needs(flag: str) -> bool:
+            return any(getattr(m, flag, False) for m in modules.values())
+
+        if needs("NEEDS_SERVER"):
             url = stack.enter_context(fake_server())
-            env = side_env({"GOOGLE_GEMINI_BASE_URL": url, "GOOGLE_API_KEY": FAKE_KEY})
+            envs["NEEDS_SERVER"] = side_env({"GOOGLE_GEMINI_BASE_URL": url,
+                                             "GOOGLE_API_KEY": FAKE_KEY})
             print(f"fake Gemini server: {url}", flush=True)
+        if needs("NEEDS_TLS_SERVER"):
+            url, ca = stack.enter_context(fake_tls_server())
+            envs["NEEDS_TLS_SERVER"] = side_env({"GOOGLE_GEMINI_BASE_URL": url,
+                                                 "GOOGLE_API_KEY": FAKE_KEY,
+                                                 "SSL_CERT_FILE": str(ca)})
+            print(f"fake Gemini server over TLS (live audio echo): {url}", flush=True)
         for name, module in modules.items():
-            scenarios[name] = run_scenario(module, args, adk, env)
+            flag = next((f for f in envs if f and getattr(module, f, False)), "")
+            scenarios[name] = run_scenario(module, args, adk, envs[flag])
     size = args.size
     context = {name: {side: record["sides"].get(side, {}).get("median")
                       for side in ("trio", "adk", "floor")}
@@ -487,14 +532,16 @@ def main(argv: list[str] | None = None) -> int:
     document = {
         "generated": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": [Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])],
-        "size": size, "rounds": args.rounds, "seconds": time.perf_counter() - began,
+        "size": size,
+        "rounds": {name: record.get("rounds") for name, record in scenarios.items()},
+        "seconds": time.perf_counter() - began,
         "machine": machine, "versions": versions,
         "adk": {"status": "ok" if adk.python else "skipped", "reason": adk.reason,
                 "version": adk.version, "pinned": args.adk_version},
         "summary": summary, "scenarios": scenarios,
     }
     (out_dir / f"{stem}.json").write_text(json.dumps(document, indent=2) + "\n")
-    (out_dir / f"{stem}.md").write_text(markdown(cells, machine, versions, args))
+    (out_dir / f"{stem}.md").write_text(markdown(cells, machine, versions, args, scenarios))
     written = [f"{stem}.json", f"{stem}.md"]
     if not args.quick:
         title = f"trio-adk vs google-adk {adk.version or '(skipped)'}: {machine['summary']}"

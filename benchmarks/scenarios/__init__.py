@@ -5,8 +5,10 @@ Each is a module here with ``NAME``, ``WHAT``, ``FLOOR`` (what the floor is), ``
 in a fresh process by ``python -m scenarios.<name> --side trio|adk|floor --size quick|full``;
 ``floor_side`` is None where there is no floor) and ``rows(medians, size, context)`` building
 its lines of the table. Optional: ``NEEDS_SERVER`` (the fake Gemini server's URL in
-``GOOGLE_GEMINI_BASE_URL``), ``MAX_ROUNDS`` (cap on rounds at full size), ``IMPLEMENTED = False``
-with ``SKIP_REASON`` (reported as skipped).
+``GOOGLE_GEMINI_BASE_URL``), ``NEEDS_TLS_SERVER`` (a second fake server, over TLS with a
+throwaway certificate that ``SSL_CERT_FILE`` trusts, echoing live audio), ``ROUNDS``
+(rounds at full size when ``--rounds`` is not given) and ``MAX_ROUNDS`` (cap on rounds at
+full size).
 """
 
 SCENARIOS = ("overhead", "tools", "streaming", "live", "cancel", "scale")

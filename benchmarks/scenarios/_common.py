@@ -163,8 +163,9 @@ class Row:
 
     @property
     def ratio(self) -> float | None:
-        """How many times better trio-adk is than google-adk (None without both)."""
-        if self.trio is None or self.adk is None or not self.trio or not self.adk:
+        """How many times better trio-adk is than google-adk (None without both, or when
+        either is not positive, as an added latency below its floor can be)."""
+        if self.trio is None or self.adk is None or self.trio <= 0 or self.adk <= 0:
             return None
         return self.adk / self.trio if self.lower_is_better else self.trio / self.adk
 
