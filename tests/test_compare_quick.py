@@ -9,6 +9,7 @@ that needs one may count as met. Nothing is measured here; the real results unde
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -77,3 +78,31 @@ def test_compare_quick_without_adk(tmp_path: Path) -> None:
     assert cancel["cleaned"] == cancel["runs"]
     assert 0 == cancel["tasks_alive"]
     assert before == _results()
+
+
+def _top_level_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def test_adk_sides_import_only_what_the_adk_app_defines() -> None:
+    """The google-adk sides cannot run here (google-adk lives in its own virtualenv), so
+    check statically that every name they import from ``scenarios._adk_app`` exists there: a
+    linter removing an "unused" re-export would otherwise only show up in a full run."""
+    scenarios = BENCHMARKS / "scenarios"
+    defined = _top_level_names(ast.parse((scenarios / "_adk_app.py").read_text()))
+    wanted = {(path.name, alias.name)
+              for path in scenarios.glob("*.py")
+              for node in ast.walk(ast.parse(path.read_text()))
+              if isinstance(node, ast.ImportFrom) and node.module == "scenarios._adk_app"
+              for alias in node.names}
+    assert wanted, "no scenario imports scenarios._adk_app"
+    assert [] == sorted(item for item in wanted if item[1] not in defined)

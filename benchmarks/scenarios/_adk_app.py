@@ -12,9 +12,9 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 # ADK's public API, the names its users import (re-exported for the scenario modules).
+from google.adk.agents import Agent, RunConfig  # type: ignore[import, unused-ignore]
 from google.adk.agents import (  # type: ignore[import, unused-ignore]
-    Agent,
-    RunConfig,
+    LiveRequestQueue as LiveRequestQueue,
 )
 from google.adk.agents.run_config import StreamingMode  # type: ignore[import, unused-ignore]
 from google.adk.models import BaseLlm, LlmResponse  # type: ignore[import, unused-ignore]
