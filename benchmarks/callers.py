@@ -61,7 +61,7 @@ class Emitter(BaseAgent):
 
     count: int = 0
 
-    async def _run_async_impl(  # type: ignore[override]
+    async def _run_async_impl(
         self, ctx: InvocationContext
     ) -> AsyncGenerator[Event, None]:
         content = types.Content(role="model", parts=[_PART])
@@ -72,7 +72,7 @@ class Emitter(BaseAgent):
 class Parker(BaseAgent):
     """Yields one event, then waits until cancelled (a run in flight)."""
 
-    async def _run_async_impl(  # type: ignore[override]
+    async def _run_async_impl(
         self, ctx: InvocationContext
     ) -> AsyncGenerator[Event, None]:
         yield Event(author=self.name, invocation_id=ctx.invocation_id,
