@@ -35,8 +35,11 @@ from trio_adk.agents import (
     InvocationContext,
     LiveRequest,
     LiveRequestQueue,
+    LoopAgent,
+    ParallelAgent,
     QueueFull,
     RunConfig,
+    SequentialAgent,
 )
 from trio_adk.errors import ModelConnectionError, RunnerClosedError, SessionNotFoundError
 from trio_adk.events import Event
@@ -921,6 +924,84 @@ async def test_transfer_to_agent_switches_the_connection() -> None:
     answer = [e for e in events if final_text(e) == "Day 1: the Louvre."]
     assert ["planner"] == [e.author for e in answer]
     assert "planner" == stored[-1].author  # the next run starts with the planner
+
+
+def _declared(session: Any) -> list[str]:
+    """The function names declared in a live session's setup."""
+    return [d["name"] for tool in session.setup.get("tools", [])
+            for d in tool.get("functionDeclarations", [])]
+
+
+async def test_sequential_agent_hands_over_on_task_completed() -> None:
+    """A SequentialAgent run live: each LLM sub-agent is offered ``task_completed``; its
+    call closes that sub-agent's connection with 1000 and the next one connects on the
+    same queue.  The caller's agents are left as they were."""
+    greeter_talk = ls.LiveConversation(
+        ls.on_turn(ls.say("Welcome!"), ls.call_tool("task_completed", wait=False)))
+    helper_talk = ls.LiveConversation(ls.on_turn(ls.say("How can I help?")))
+
+    async def handler(session: Any) -> None:
+        await (greeter_talk if session.index == 0 else helper_talk)(session)
+
+    greeter: Agent | None = None
+    helper: Agent | None = None
+
+    def tree(model: Gemini) -> BaseAgent:
+        nonlocal greeter, helper
+        greeter = Agent(name="greeter", model=model, instruction="Greet.")
+        helper = Agent(name="helper", model=model, instruction="Help.")
+        return SequentialAgent(name="desk", sub_agents=[greeter, helper])
+
+    async with live(script=LiveScript(handler=handler), agent=tree) as lv:
+        queue = LiveRequestQueue()
+        queue.send_content(user_text("hello"))
+        events = await converse(lv.run(queue), close_on_text(queue, "How can I help?"))
+        sessions = lv.server.live_sessions
+        assert 2 == len(sessions)
+        assert [1000, 1000] == [s.close_code for s in sessions]
+        assert [["task_completed"], ["task_completed"]] == [_declared(s) for s in sessions]
+        first, second = (s.setup["systemInstruction"]["parts"][0]["text"] for s in sessions)
+        assert "Greet." in first and "`task_completed`" in first and "Help." not in first
+        assert "Help." in second and "`task_completed`" in second
+        # The function response ended the first connection: it was not sent to the model.
+        assert not [m for m in lv.sent(0) if "toolResponse" in m]
+    assert ["fc:task_completed", "fr:task_completed"] == [
+        d.split("#")[0] for d in map(describe, events) if d.startswith(("fc:", "fr:"))]
+    assert [("greeter", "Welcome!"), ("helper", "How can I help?")] == [
+        (e.author, final_text(e)) for e in events if final_text(e)]
+    assert greeter is not None and helper is not None
+    assert [] == greeter.tools and [] == helper.tools
+    assert ("Greet.", "Help.") == (greeter.instruction, helper.instruction)
+
+
+async def test_sequential_agent_stops_when_the_queue_closes() -> None:
+    """Closing the queue during the first sub-agent ends the run: later sub-agents never
+    connect."""
+    def tree(model: Gemini) -> BaseAgent:
+        return SequentialAgent(name="desk", sub_agents=[
+            Agent(name="first", model=model, instruction="One."),
+            Agent(name="second", model=model, instruction="Two.")])
+
+    async with live(ls.on_turn(ls.say("Only me.")), agent=tree) as lv:
+        queue = LiveRequestQueue()
+        queue.send_content(user_text("hi"))
+        events = await converse(lv.run(queue), close_on_text(queue, "Only me."))
+        assert 1 == len(lv.server.live_sessions)
+    assert ["first"] == [e.author for e in events if final_text(e)]
+
+
+@pytest.mark.parametrize("workflow", [ParallelAgent, LoopAgent])
+async def test_parallel_and_loop_agents_have_no_live_mode(workflow: type[BaseAgent]) -> None:
+    """As in ADK, ParallelAgent and LoopAgent cannot run live: the run raises
+    NotImplementedError naming the agent's class, and nothing connects."""
+    def tree(model: Gemini) -> BaseAgent:
+        return workflow(name="flow", sub_agents=[Agent(name="a", model=model)])
+
+    async with live(agent=tree) as lv:
+        queue = LiveRequestQueue()
+        with pytest.raises(NotImplementedError, match=workflow.__name__):
+            await converse(lv.run(queue))
+        assert [] == lv.server.live_sessions
 
 
 # ---- 5. ending -----------------------------------------------------------------------------

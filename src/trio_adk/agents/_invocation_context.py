@@ -78,6 +78,9 @@ class InvocationContext:
     run_config: RunConfig = attrs.field(factory=RunConfig)
     _shared: _Shared = attrs.field(factory=_Shared, alias="_shared")
     _emit: EmitFn = attrs.field(default=_no_sink, alias="_emit")
+    # The agent a SequentialAgent is running live: it gets the ``task_completed`` tool,
+    # whose call ends its live run so the next sub-agent takes over.
+    _live_task_agent: str | None = attrs.field(default=None, alias="_live_task_agent")
 
     @property
     def app_name(self) -> str:

@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
 from trio_adk._utils._groups import run_all
-from trio_adk.agents._base_agent import BaseAgent, _native, _stream_body
+from trio_adk.agents._base_agent import BaseAgent, _native, _stream, _stream_body
 from trio_adk.events._event import Event
 
 if TYPE_CHECKING:
@@ -27,11 +27,31 @@ class SequentialAgent(_WorkflowAgent):
 
     A sub-agent that ends its own run (``end_invocation``) does not stop the next one.
     Cancellation stops the sub-agent in flight; later ones do not start.
+
+    Live mode (``Runner.run_live``): the sub-agents take turns on the same
+    ``LiveRequestQueue``.  Each LLM sub-agent is offered a ``task_completed`` tool (and an
+    instruction saying when to call it); its call closes that sub-agent's connection (1000)
+    and the next sub-agent connects.  Unlike ADK, the sub-agents themselves are not
+    modified: the tool and the instruction are added to their live requests only.  Once
+    the queue is closed, the remaining sub-agents do not start.
     """
 
     async def _run_impl(self, ctx: InvocationContext) -> None:
         for sub in self.sub_agents:
             await sub._execute(ctx)
+
+    @_native
+    async def _run_live_impl(self, ctx: InvocationContext) -> AsyncGenerator[Event, None]:
+        """Events of this agent's live body (its sub-agents' live events)."""
+        async for event in _stream(ctx, self._run_live, self.name):
+            yield event
+
+    async def _run_live(self, ctx: InvocationContext) -> None:
+        queue = ctx.live_request_queue
+        for sub in self.sub_agents:
+            if queue is not None and queue.closed:
+                return  # the input is over: nobody is left to talk to
+            await sub._execute(ctx._replace(_live_task_agent=sub.name), live=True)
 
 
 class ParallelAgent(_WorkflowAgent):

@@ -22,6 +22,9 @@ Ending:
   then :class:`~trio_adk.models.LiveConnectionClosedError`.
 * Any other server close: an error event with ``error_code``, then
   ``LiveConnectionClosedError``.  A server close with 1000 ends the run normally.
+* ``transfer_to_agent``, or ``task_completed`` (offered to a SequentialAgent's sub-agents):
+  once its response event is out, the connection closes with 1000 and the agent's live run
+  ends; the target (or the next sub-agent) then connects on the same queue.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from trio_adk.flows._llm_flow import emit_agent_event, preprocess, response_fiel
 from trio_adk.models._gemini_live import TOOL_CALL_CANCELLATION
 from trio_adk.models._llm_request import LlmRequest
 from trio_adk.models._llm_response import LlmResponse
+from trio_adk.tools._function_tool import FunctionTool
 
 if TYPE_CHECKING:
     from trio_adk.agents._base_agent import BaseAgent
@@ -69,6 +73,23 @@ STOP_STREAMING = "stop_streaming"
 """The tool name the model calls to stop a streaming tool (``function_name`` argument)."""
 
 _PENDING = {"status": "The function is running asynchronously and the results are pending."}
+
+TASK_COMPLETED = "task_completed"
+"""The tool a SequentialAgent's sub-agent calls in live mode to hand over to the next one."""
+
+_TASK_COMPLETED_INSTRUCTION = (
+    f"Once you have done what the user asked, as far as your description says you should, "
+    f"call the `{TASK_COMPLETED}` function so that the next agent can take over. Send the "
+    "function call on its own, with no text.")
+
+
+def task_completed() -> str:
+    """Signal that you have finished your part of the conversation; the next agent takes
+    over."""
+    return "Task completed; the next agent takes over."
+
+
+_TASK_COMPLETED_TOOL = FunctionTool(task_completed)
 
 
 def live_connect_config(run_config: RunConfig) -> types.LiveConnectConfig:
@@ -101,6 +122,9 @@ async def run_live_flow(agent: LlmAgent, ctx: InvocationContext) -> None:
     if ctx.end_invocation:
         return
     request.live_connect_config = live_connect_config(ctx.run_config)
+    if ctx._live_task_agent == agent.name and TASK_COMPLETED not in request.tools_dict:
+        request.append_tools([_TASK_COMPLETED_TOOL])
+        request.append_instructions([_TASK_COMPLETED_INSTRUCTION])
     target = await _LiveLoop(agent, ctx, request, queue).run()
     if target is not None:
         await target._execute(ctx._replace(live_session_resumption_handle=None), live=True)
@@ -471,6 +495,12 @@ class _LiveLoop:
                     await emit_agent_event(self.agent, self.ctx, response_event)
             if response_event is None or scope.cancelled_caught:
                 return  # long-running without an answer yet, or cancelled by the model
+            if call.name == TASK_COMPLETED and self.tools.get(TASK_COMPLETED) is \
+                    _TASK_COMPLETED_TOOL:
+                # The SequentialAgent's next sub-agent takes over on its own connection.
+                self.closing = True
+                self._end_connection("done")
+                return
             target_name = response_event.actions.transfer_to_agent
             if target_name:
                 target = self.agent.root_agent.find_agent(target_name)
