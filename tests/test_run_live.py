@@ -990,6 +990,37 @@ async def test_sequential_agent_stops_when_the_queue_closes() -> None:
     assert ["first"] == [e.author for e in events if final_text(e)]
 
 
+@pytest.mark.parametrize("attempt", range(4))
+async def test_a_request_in_hand_at_a_hand_over_goes_to_the_next_agent(attempt: int) -> None:
+    """The user speaks just as the model hands over (here: from the ``task_completed``
+    call's after-tool callback, so the sender takes the request off the queue in the same
+    scheduler pass in which the hand-over closes the connection).  Whichever of the two
+    trio runs first, the request reaches a model (the old connection, or the next agent's
+    as its first message) and the next agent answers it; it is never dropped with the old
+    connection.  (Repeated: trio picks the order of runnable tasks at random.)"""
+    first = ls.LiveConversation(ls.on_turn(ls.call_tool("task_completed", wait=False)))
+    second = ls.LiveConversation(ls.on_turn(ls.say("Yes, here.")))
+    queue = LiveRequestQueue()
+
+    async def handler(session: Any) -> None:
+        await (first if session.index == 0 else second)(session)
+
+    def speak_up(**_: Any) -> None:
+        queue.send_content(user_text("are you there?"))
+
+    def tree(model: Gemini) -> BaseAgent:
+        return SequentialAgent(name="desk", sub_agents=[
+            Agent(name="one", model=model, after_tool_callback=speak_up),
+            Agent(name="two", model=model)])
+
+    async with live(script=LiveScript(handler=handler), agent=tree) as lv:
+        queue.send_content(user_text("hello"))
+        events = await converse(lv.run(queue), close_on_text(queue, "Yes, here."))
+        stored = [text_of(e) for e in await lv.stored() if e.author == "user"]
+    assert ["two"] == [e.author for e in events if final_text(e)]
+    assert ["hello", "are you there?"] == stored
+
+
 @pytest.mark.parametrize("workflow", [ParallelAgent, LoopAgent])
 async def test_parallel_and_loop_agents_have_no_live_mode(workflow: type[BaseAgent]) -> None:
     """As in ADK, ParallelAgent and LoopAgent cannot run live: the run raises

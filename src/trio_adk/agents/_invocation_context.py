@@ -35,11 +35,15 @@ def new_invocation_context_id() -> str:
 class _Shared:
     """State shared by every copy of one invocation's context (per invocation)."""
 
-    __slots__ = ("children", "llm_calls", "tool_limiter")
+    __slots__ = ("children", "live_unsent", "llm_calls", "tool_limiter")
 
     def __init__(self) -> None:
         self.llm_calls = 0
         self.tool_limiter: trio.CapacityLimiter | None = None
+        # A live request taken off the queue but not sent when an agent's live run
+        # handed over (transfer, task_completed): (request, already stored); the next
+        # agent's live run sends it first.
+        self.live_unsent: tuple[Any, bool] | None = None
         # Agent tasks started by ``BaseAgent.run_async`` and not finished yet; the run
         # cancels and awaits any left when it ends.
         self.children: set[Any] = set()

@@ -165,8 +165,12 @@ class _LiveLoop:
         self.go_away = False
         self.failures = 0
         # A request taken from the queue but not sent yet (survives a reconnection).
+        # Handed over by the previous agent of this invocation, if it had one in hand.
         self.unsent: LiveRequest | None = None
         self.unsent_persisted = False
+        if ctx._shared.live_unsent is not None:
+            self.unsent, self.unsent_persisted = ctx._shared.live_unsent
+            ctx._shared.live_unsent = None
         # Drain bookkeeping: a reply is owed, the model is mid-turn, tools are running.
         self.replies_owed = 0
         self.model_speaking = False
@@ -188,6 +192,9 @@ class _LiveLoop:
                 tools.cancel_scope.cancel()
         if self.error is not None:
             raise self.error
+        if self.unsent is not None:
+            # Ended by a hand-over while a request was on its way: the next agent sends it.
+            self.ctx._shared.live_unsent = (self.unsent, self.unsent_persisted)
         return self.transfer_to
 
     async def _guarded(self, body: Callable[[], Awaitable[None]]) -> None:
