@@ -15,7 +15,7 @@ from trio_adk.errors import LlmCallsLimitExceededError
 
 if TYPE_CHECKING:
     from trio_adk.agents._base_agent import BaseAgent
-    from trio_adk.agents._live_request_queue import LiveRequestQueue
+    from trio_adk.agents._live_request_queue import LiveRequest, LiveRequestQueue
     from trio_adk.artifacts._base import BaseArtifactService
     from trio_adk.auth._base import BaseCredentialService
     from trio_adk.events._event import Event
@@ -43,7 +43,7 @@ class _Shared:
         # A live request taken off the queue but not sent when an agent's live run
         # handed over (transfer, task_completed): (request, already stored); the next
         # agent's live run sends it first.
-        self.live_unsent: tuple[Any, bool] | None = None
+        self.live_unsent: tuple[LiveRequest, bool] | None = None
         # Agent tasks started by ``BaseAgent.run_async`` and not finished yet; the run
         # cancels and awaits any left when it ends.
         self.children: set[Any] = set()
