@@ -151,8 +151,6 @@ def fake_server(*options: str) -> Iterator[str]:
             proc.stdout.close()
 
 
-# ---- running the sides ------------------------------------------------------------------
-
 @contextlib.contextmanager
 def fake_tls_server() -> Iterator[tuple[str, Path]]:
     """The fake Gemini server over TLS, echoing live audio (for the live scenario): its
@@ -163,6 +161,8 @@ def fake_tls_server() -> Iterator[tuple[str, Path]]:
         with fake_server("--echo-audio", "--tls-ca", str(ca)) as url:
             yield url, ca
 
+
+# ---- running the sides ------------------------------------------------------------------
 
 def side_env(extra: dict[str, str]) -> dict[str, str]:
     """The environment of a side: this one, without Vertex settings, plus ``extra``."""
@@ -318,7 +318,7 @@ def print_table(cells: list[list[str]]) -> None:
 
 
 def rounds_summary(scenarios: dict[str, dict[str, Any]]) -> str:
-    """"median of 3 alternating rounds (live 7, scale 1)": the most common count, then the
+    """"median of 3 alternating rounds (live 5, scale 1)": the most common count, then the
     scenarios that ran another number of rounds."""
     counts = {name: record["rounds"] for name, record in scenarios.items() if "rounds" in record}
     if not counts:
@@ -482,25 +482,28 @@ def main(argv: list[str] | None = None) -> int:
     modules = {name: importlib.import_module(f"scenarios.{name}") for name in args.selected}
     scenarios: dict[str, dict[str, Any]] = {}
     with contextlib.ExitStack() as stack:
-        envs = {"": side_env({})}
+        # The environment of each kind of scenario: no server, the plain one, the TLS one.
+        plain = side_env({})
+        servers: dict[str, dict[str, str]] = {}
 
         def needs(flag: str) -> bool:
             return any(getattr(m, flag, False) for m in modules.values())
 
         if needs("NEEDS_SERVER"):
             url = stack.enter_context(fake_server())
-            envs["NEEDS_SERVER"] = side_env({"GOOGLE_GEMINI_BASE_URL": url,
-                                             "GOOGLE_API_KEY": FAKE_KEY})
+            servers["NEEDS_SERVER"] = side_env({"GOOGLE_GEMINI_BASE_URL": url,
+                                                "GOOGLE_API_KEY": FAKE_KEY})
             print(f"fake Gemini server: {url}", flush=True)
         if needs("NEEDS_TLS_SERVER"):
             url, ca = stack.enter_context(fake_tls_server())
-            envs["NEEDS_TLS_SERVER"] = side_env({"GOOGLE_GEMINI_BASE_URL": url,
-                                                 "GOOGLE_API_KEY": FAKE_KEY,
-                                                 "SSL_CERT_FILE": str(ca)})
+            servers["NEEDS_TLS_SERVER"] = side_env({"GOOGLE_GEMINI_BASE_URL": url,
+                                                    "GOOGLE_API_KEY": FAKE_KEY,
+                                                    "SSL_CERT_FILE": str(ca)})
             print(f"fake Gemini server over TLS (live audio echo): {url}", flush=True)
         for name, module in modules.items():
-            flag = next((f for f in envs if f and getattr(module, f, False)), "")
-            scenarios[name] = run_scenario(module, args, adk, envs[flag])
+            env = next((e for flag, e in servers.items() if getattr(module, flag, False)),
+                       plain)
+            scenarios[name] = run_scenario(module, args, adk, env)
     size = args.size
     context = {name: {side: record["sides"].get(side, {}).get("median")
                       for side in ("trio", "adk", "floor")}

@@ -974,6 +974,37 @@ async def test_sequential_agent_hands_over_on_task_completed() -> None:
     assert ("Greet.", "Help.") == (greeter.instruction, helper.instruction)
 
 
+async def test_sequential_sub_agent_with_its_own_task_completed_tool_keeps_it() -> None:
+    """A sub-agent that already has a ``task_completed`` tool runs that tool, is not
+    offered ours (nor the instruction) and does not hand over."""
+    calls: list[str] = []
+
+    def task_completed() -> str:
+        """The user's own tool that happens to share the name."""
+        calls.append("mine")
+        return "noted"
+
+    def tree(model: Gemini) -> BaseAgent:
+        return SequentialAgent(name="desk", sub_agents=[
+            Agent(name="first", model=model, instruction="One.", tools=[task_completed]),
+            Agent(name="second", model=model, instruction="Two.")])
+
+    async with live(ls.on_turn(ls.call_tool("task_completed", expect="noted"),
+                               ls.say("Still me.")), agent=tree) as lv:
+        queue = LiveRequestQueue()
+        queue.send_content(user_text("done?"))
+        events = await converse(lv.run(queue), close_on_text(queue, "Still me."))
+        sessions = lv.server.live_sessions
+        assert 1 == len(sessions)
+        instruction = sessions[0].setup["systemInstruction"]["parts"][0]["text"]
+        assert "`task_completed`" not in instruction
+        assert [{"result": "noted"}] == [
+            r["response"] for m in lv.sent(0) if "toolResponse" in m
+            for r in m["toolResponse"]["functionResponses"]]
+    assert ["mine"] == calls
+    assert ["first"] == [e.author for e in events if final_text(e)]
+
+
 async def test_sequential_agent_stops_when_the_queue_closes() -> None:
     """Closing the queue during the first sub-agent ends the run: later sub-agents never
     connect."""

@@ -32,8 +32,10 @@ class SequentialAgent(_WorkflowAgent):
     ``LiveRequestQueue``.  Each LLM sub-agent is offered a ``task_completed`` tool (and an
     instruction saying when to call it); its call closes that sub-agent's connection (1000)
     and the next sub-agent connects.  Unlike ADK, the sub-agents themselves are not
-    modified: the tool and the instruction are added to their live requests only.  Once
-    the queue is closed, the remaining sub-agents do not start.
+    modified: the tool and the instruction are added to their live requests only.  A
+    sub-agent with a tool of its own named ``task_completed`` keeps it and is not offered
+    ours, so it cannot hand over.  Once the queue is closed, the remaining sub-agents do
+    not start.
     """
 
     async def _run_impl(self, ctx: InvocationContext) -> None:
