@@ -196,7 +196,7 @@ def test_pydantic_and_dataclass_params() -> None:
 
 def test_missing_annotation_and_ignored_params() -> None:
     def f(  # type: ignore[no-untyped-def]  # unannotated on purpose
-        anything, *args: int, tool_context: HiddenToolContext, input_stream: Any, **kwargs: int
+        anything, *, tool_context: HiddenToolContext, input_stream: Any, **kwargs: int
     ) -> None:
         pass
 

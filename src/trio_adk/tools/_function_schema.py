@@ -23,6 +23,8 @@ import pydantic_core
 from google.genai import types
 from pydantic.fields import FieldInfo
 
+from trio_adk.tools._tool_names import check_tool_name
+
 DEFAULT_IGNORED_PARAMS = ("tool_context", "input_stream")
 
 _SUPPORTED = (
@@ -156,12 +158,23 @@ def build_function_declaration(
     ``function_parameters``); ``required`` lists the parameters that have no default
     and are not ``Optional``.  A function without parameters gets ``parameters=None``.
 
-    Raises ``ValueError`` naming the function and parameter when an annotation cannot
-    be expressed as a schema or a default does not match its annotation.  Pure
-    computation: safe from any thread.
+    Raises ``ValueError`` naming the function (and the parameter) when the name is not
+    one the model accepts (a lambda's ``<lambda>``), when it takes ``*args`` (the model
+    passes arguments by name only), when an annotation cannot be expressed as a schema,
+    or when a default does not match its annotation.  Pure computation: safe from any
+    thread.
     """
+    return declare_function(func, function_parameters(func, ignore_params=ignore_params))
+
+
+def declare_function(
+    func: Callable[..., Any], params: Sequence[ParamInfo]
+) -> types.FunctionDeclaration:
+    """The declaration of ``func`` with ``params`` as its declared parameters (as
+    returned by ``function_parameters``); see ``build_function_declaration``."""
     name = callable_name(func)
-    params = function_parameters(func, ignore_params=ignore_params)
+    check_tool_name(name, what=f"function {name!r}")
+    _check_no_var_positional(func, name)
     parameters: types.Schema | None = None
     if params:
         properties: dict[str, types.Schema] = {}
@@ -177,6 +190,18 @@ def build_function_declaration(
     return types.FunctionDeclaration(
         name=name, description=callable_doc(func), parameters=parameters
     )
+
+
+def _check_no_var_positional(func: Callable[..., Any], name: str) -> None:
+    for param in inspect.signature(func).parameters.values():
+        if param.kind is inspect.Parameter.VAR_POSITIONAL:
+            raise ValueError(
+                f"Cannot declare parameter '*{param.name}' of function {name!r} to the "
+                f"model: the model passes arguments by name, so *{param.name} would "
+                f"always be empty. Take a list instead, for example "
+                f"`{param.name}: list[str]`. (If this is a decorator's wrapper, decorate "
+                "it with functools.wraps so the tool keeps the real signature.)"
+            )
 
 
 # --- docstrings ---------------------------------------------------------------------
@@ -302,7 +327,9 @@ def _strip_annotated(annotation: Any) -> tuple[Any, str | None]:
 
 def _type_name(annotation: Any) -> str:
     if isinstance(annotation, type) and not typing.get_args(annotation):
-        return annotation.__qualname__
+        if annotation.__module__ == "builtins":
+            return annotation.__qualname__
+        return f"{annotation.__module__}.{annotation.__qualname__}"
     return repr(annotation)
 
 

@@ -22,6 +22,7 @@ from trio_adk.tools._function_schema import (
     build_function_declaration,
     callable_doc,
     callable_name,
+    declare_function,
     function_parameters,
 )
 
@@ -64,6 +65,11 @@ class FunctionTool(BaseTool):
     ``functools.partial`` objects (bound arguments are hidden from the model) and
     callable instances work too.
 
+    The constructor checks that the model can call the function, and raises
+    ``ValueError`` naming the function (and parameter) if not: a name the model does
+    not accept (a lambda), a ``*args`` parameter, or an annotation with no schema (for
+    example ``socket.socket``).  The message lists the types that can be declared.
+
     A parameter named ``tool_context`` receives the ``ToolContext``.  Arguments whose
     parameter is annotated with a pydantic model, a dataclass or an Enum are converted
     from the model's JSON before the call (left as they are if that fails).
@@ -104,6 +110,11 @@ class FunctionTool(BaseTool):
         self._declared_params = [
             p for p in self._params if p.name not in ("tool_context", "input_stream")
         ]
+        # Built now, so a function the model cannot call fails here and not at the first
+        # model call; ``_build_declaration`` hands it over (subclasses adjust it there).
+        self._prebuilt: types.FunctionDeclaration | None = declare_function(
+            func, self._declared_params
+        )
         self._converters = {
             p.name: pydantic.TypeAdapter(p.annotation)
             for p in self._declared_params
@@ -118,12 +129,14 @@ class FunctionTool(BaseTool):
 
     def _build_declaration(self) -> types.FunctionDeclaration:
         """Build the declaration (called once; subclasses may adjust the result)."""
-        return build_function_declaration(self.func)
+        prebuilt, self._prebuilt = self._prebuilt, None
+        return prebuilt or build_function_declaration(self.func)
 
     def _get_declaration(self) -> types.FunctionDeclaration | None:
         """The declaration, built on first use; each call returns a fresh copy.
 
-        Raises ``ValueError`` when a parameter cannot be declared.
+        Never fails for a ``FunctionTool``: the constructor already checked that the
+        function can be declared.
         """
         if self._declaration is None:
             self._declaration = self._build_declaration()
