@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import trio
 from google.genai import errors as genai_errors
+from google.genai import types
 from pydantic import Field
 
 from trio_adk.errors import ModelConfigError, ModelConnectionError, ModelResponseError
@@ -104,11 +105,21 @@ class Gemini(BaseLlm):
 
     Configuration: ``api_key`` (else ``GOOGLE_API_KEY``, else ``GEMINI_API_KEY``),
     ``base_url`` (else ``GOOGLE_GEMINI_BASE_URL``, else Google's endpoint; point it at
-    ``trio_adk.testing.FakeGeminiServer`` to run offline), ``api_version``.  HTTP errors
-    are raised as ``google.genai.errors.ClientError`` / ``ServerError`` (status, code and
-    message kept); 408/429/500/502/503/504 and connection failures are retried
-    ``retry_attempts - 1`` times with capped exponential backoff and jitter, honouring a
-    ``RetryInfo`` delay.  A stream is retried only before its first chunk.
+    ``trio_adk.testing.FakeGeminiServer`` to run offline), ``api_version``.
+
+    Errors:
+
+    * HTTP errors are raised as ``google.genai.errors.ClientError`` / ``ServerError``
+      (status, code and message kept).
+    * 408/429/500/502/503/504 and connection failures are retried ``retry_attempts - 1``
+      times with capped exponential backoff and jitter, honouring a ``RetryInfo`` delay.
+      A stream is retried only before its first chunk.
+    * :class:`~trio_adk.errors.ModelConnectionError`: the service could not be reached
+      after the retries.
+    * :class:`~trio_adk.errors.ModelResponseError`: a 200 whose body is not JSON, is JSON
+      of the wrong shape (not a ``GenerateContentResponse``), or cannot be decoded; for
+      streams also any such chunk, and a stream cut off inside an event or broken after
+      it started.  Never retried, never a silently truncated reply.
 
     Cancellation closes the request's connection and is never retried.  One HTTP client
     is opened lazily per trio run (sync ``run()`` and asyncio callers use their own trio
@@ -242,12 +253,12 @@ class Gemini(BaseLlm):
         body = generate_content_body(llm_request)
         if not stream:
             data = await self._post_json(body)
-            yield LlmResponse.create(parse_response(data))
+            yield LlmResponse.create(_parse(data, "a response"))
             return
         aggregator = StreamAggregator()
         async with aclosing(self._stream(body)) as chunks:
             async for chunk in chunks:
-                for response in aggregator.add(parse_response(chunk)):
+                for response in aggregator.add(_parse(chunk, "a stream chunk")):
                     yield response
         yield aggregator.finish()
 
@@ -263,10 +274,12 @@ class Gemini(BaseLlm):
                     raise parse_error(response.status_code, response.content)
                 try:
                     return response.json()
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:
                     raise ModelResponseError(
                         f"Gemini returned a body that is not JSON: {response.text[:200]!r}"
                     ) from exc
+            except httpx.DecodingError as exc:
+                raise _undecodable(exc) from exc
             except (genai_errors.APIError, httpx.TransportError) as exc:
                 await self._backoff_or_raise(exc, attempt)
 
@@ -293,6 +306,8 @@ class Gemini(BaseLlm):
             except SSETruncatedError as exc:
                 raise ModelResponseError(
                     "The Gemini stream was cut off in the middle of an event.") from exc
+            except httpx.DecodingError as exc:
+                raise _undecodable(exc) from exc
             except (genai_errors.APIError, httpx.TransportError) as exc:
                 if started:
                     if isinstance(exc, httpx.TransportError):
@@ -328,10 +343,35 @@ def _has_request(exc: httpx.TransportError) -> bool:
     return True
 
 
+_JSON_TYPES = {str: "string", int: "number", float: "number", bool: "boolean",
+               type(None): "null"}
+
+
+def _parse(data: Any, what: str) -> types.GenerateContentResponse:
+    """Decoded JSON from the server as a response, at the HTTP boundary: a value of the
+    wrong shape is a ``ModelResponseError`` (an error object still raises its
+    ``APIError``)."""
+    if not isinstance(data, (dict, list)):
+        raise ModelResponseError(
+            f"Gemini sent {what} that is a JSON {_JSON_TYPES.get(type(data), 'value')}, not "
+            "a GenerateContentResponse object; is the base URL a Gemini API endpoint?")
+    try:
+        return parse_response(data)
+    except genai_errors.UnknownApiResponseError as exc:
+        raise ModelResponseError(
+            f"Gemini sent {what} that is not a GenerateContentResponse ({exc}); is the base "
+            "URL a Gemini API endpoint?") from exc
+
+
+def _undecodable(exc: httpx.DecodingError) -> ModelResponseError:
+    return ModelResponseError(
+        f"Gemini sent a body that cannot be decoded ({type(exc).__name__}: {exc}).")
+
+
 def _decode_chunk(data: str) -> Any:
     try:
         decoded = json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ModelResponseError(f"Gemini sent a stream chunk that is not JSON: {data[:200]!r}"
                                  ) from exc
     error = stream_error(decoded)

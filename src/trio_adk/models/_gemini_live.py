@@ -378,7 +378,8 @@ async def open_gemini_connection(model: Gemini, llm_request: LlmRequest,
         LiveTimeoutError: the connection or setup timed out.
         LiveConnectionClosedError: the server closed the WebSocket during setup
             (``code``/``reason`` say why, e.g. 1008 for an unknown model or a bad key).
-        ModelResponseError: the first server message was not ``setupComplete``.
+        ModelResponseError: the first server message was not ``setupComplete``, or was
+            not a JSON object of the ``LiveServerMessage`` shape.
         google.genai.errors.ClientError / ServerError: the HTTP upgrade was refused.
     """
     options = options or GeminiLiveOptions()
@@ -676,7 +677,7 @@ def parse_server_message(raw: str | bytes | bytearray) -> types.LiveServerMessag
     """
     try:
         data = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise ModelResponseError(
             f"Gemini Live sent a message that is not JSON: {raw[:200]!r}") from exc
     if not isinstance(data, dict):
@@ -684,7 +685,8 @@ def parse_server_message(raw: str | bytes | bytearray) -> types.LiveServerMessag
             f"Gemini Live sent a JSON {type(data).__name__}, not an object")
     try:
         return types.LiveServerMessage.model_validate(prune(types.LiveServerMessage, data))
-    except pydantic.ValidationError as exc:
+    # google-genai's enum validators raise AttributeError/TypeError for some wrong types.
+    except (pydantic.ValidationError, ValueError, TypeError, AttributeError) as exc:
         raise ModelResponseError(f"Gemini Live sent a message that does not validate: {exc}"
                                  ) from exc
 

@@ -593,7 +593,7 @@ def _union_rule(rules: list[_Rule]) -> _Rule:
 def _load_json(data: bytes | bytearray | str) -> Any:
     try:
         return json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise errors.UnknownApiResponseError(
             f"the Gemini API sent a body that is not valid JSON: {exc}"
         ) from exc
@@ -627,7 +627,9 @@ def parse_response(data: Any) -> types.GenerateContentResponse:
     pruned = _prune_object(types.GenerateContentResponse, _rename_citation_sources(data))
     try:
         return types.GenerateContentResponse.model_validate(pruned)
-    except pydantic.ValidationError as exc:
+    # google-genai's enum validators raise AttributeError/TypeError for some wrong types
+    # (a number where an enum name belongs) instead of a ValidationError.
+    except (pydantic.ValidationError, ValueError, TypeError, AttributeError) as exc:
         raise errors.UnknownApiResponseError(
             f"the Gemini API sent a response that does not validate: {exc}"
         ) from exc

@@ -1,0 +1,257 @@
+"""What the Gemini client raises for server answers it cannot use, over real sockets.
+
+* A body (REST), a stream chunk (SSE) or a Live message that is valid JSON of the wrong shape
+  is a ``ModelResponseError``, never google-genai's ``UnknownApiResponseError``, a pydantic
+  error or an ``AttributeError`` from deep inside validation; so is a body that cannot be
+  decoded.  None of them is retried.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import aclosing, asynccontextmanager
+from typing import Any
+
+import pytest
+import trio
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from canned_http import answer, canned_server, json_body, sse_body
+from helpers import USER, make_runner, run_text, stored_events, texts, user_text
+from trio_adk import Agent, Runner
+from trio_adk.agents import LiveRequestQueue, RunConfig, StreamingMode
+from trio_adk.errors import ModelResponseError
+from trio_adk.events import Event
+from trio_adk.models import Gemini, LlmRequest, LlmResponse
+from trio_adk.testing import (
+    FakeGeminiServer,
+    LiveScript,
+)
+
+MODEL = "gemini-2.0-flash"
+LIVE_MODEL = "gemini-2.0-flash-live-001"
+SSE = RunConfig(streaming_mode=StreamingMode.SSE)
+GOOD_CHUNK = {"candidates": [{"content": {"role": "model", "parts": [{"text": "fine "}]},
+                              "index": 0}]}
+WRONG_SHAPES: list[Any] = [
+    {"candidates": 5},
+    {"candidates": [{"content": "x"}]},
+    {"candidates": [None]},
+    {"candidates": [{"finishReason": 7}]},  # google-genai raises AttributeError for this one
+    {"usageMetadata": {"promptTokenCount": "many"}},
+    [1, 2],
+    [],
+    5,
+    "a string",
+    None,
+]
+SHAPE_IDS = ["candidates-number", "content-string", "candidate-null", "finish-reason-number",
+             "usage-string", "list", "empty-list", "number", "string", "null"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@asynccontextmanager
+async def open_model(base_url: str, **kwargs: Any) -> AsyncIterator[Gemini]:
+    kwargs.setdefault("retry_initial_delay", 0.01)
+    model = Gemini(model=MODEL, base_url=base_url, api_key="k", **kwargs)
+    try:
+        yield model
+    finally:
+        await model.aclose()
+
+
+async def drain(model: Gemini, seen: list[LlmResponse], *, stream: bool) -> None:
+    """Every response of one call into ``seen`` (kept when the call raises)."""
+    request = LlmRequest(model=MODEL, contents=[user_text("hello")])
+    await collect_into(model.generate_content_async(request, stream=stream), seen)
+
+
+async def collect_into(gen: Any, seen: list[Any]) -> None:
+    """Append everything the async generator ``gen`` yields to ``seen``, closing it."""
+    async with aclosing(gen) as items:
+        async for item in items:
+            seen.append(item)
+
+
+def chain(exc: BaseException) -> list[type[BaseException]]:
+    kinds: list[type[BaseException]] = []
+    current: BaseException | None = exc
+    while current is not None:
+        kinds.append(type(current))
+        current = current.__cause__
+    return kinds
+
+
+# ---- bodies of the wrong shape -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", WRONG_SHAPES, ids=SHAPE_IDS)
+async def test_unary_body_of_the_wrong_shape_is_a_model_response_error(shape: Any) -> None:
+    """A 200 whose JSON is not a ``GenerateContentResponse`` raises ``ModelResponseError``
+    saying so (and asking whether the base URL is right); it is not retried."""
+    async with canned_server(json_body(shape)) as server, \
+            open_model(server.base_url, retry_attempts=3) as model:
+        with pytest.raises(ModelResponseError) as caught:
+            await drain(model, [], stream=False)
+    assert 1 == len(server.requests)
+    assert "GenerateContentResponse" in str(caught.value)
+    assert "base URL" in str(caught.value)
+
+
+@pytest.mark.parametrize("shape", WRONG_SHAPES, ids=SHAPE_IDS)
+@pytest.mark.parametrize("position", ["first", "second"])
+async def test_stream_chunk_of_the_wrong_shape_is_a_model_response_error(shape: Any,
+                                                                         position: str) -> None:
+    """An SSE chunk of the wrong shape raises ``ModelResponseError`` where it arrives: after
+    the partial response of a good chunk before it; no retry."""
+    chunks = [shape] if position == "first" else [GOOD_CHUNK, shape]
+    async with canned_server(sse_body(*chunks)) as server, \
+            open_model(server.base_url, retry_attempts=3) as model:
+        seen: list[LlmResponse] = []
+        with pytest.raises(ModelResponseError, match="stream chunk"):
+            await drain(model, seen, stream=True)
+    assert 1 == len(server.requests)
+    assert ([] if position == "first" else ["fine "]) == \
+        [r.content.parts[0].text for r in seen if r.content and r.content.parts]
+
+
+async def test_validation_failures_keep_google_genais_error_as_the_cause() -> None:
+    """The ``ModelResponseError`` of a body that does not validate has google-genai's
+    ``UnknownApiResponseError`` as its cause (the pydantic details stay reachable)."""
+    async with canned_server(json_body({"candidates": [{"content": "x"}]})) as server, \
+            open_model(server.base_url) as model:
+        with pytest.raises(ModelResponseError) as caught:
+            await drain(model, [], stream=False)
+    assert [ModelResponseError, genai_errors.UnknownApiResponseError] == \
+        chain(caught.value)[:2]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["unary", "sse"])
+async def test_a_body_that_cannot_be_decoded_is_a_model_response_error(stream: bool) -> None:
+    """``content-encoding: gzip`` on bytes that are not gzip: ``ModelResponseError`` (httpx's
+    ``DecodingError`` as the cause), not retried."""
+    broken = answer(200, b"definitely not gzip", headers=[("content-encoding", "gzip")],
+                    content_type="text/event-stream" if stream else "application/json")
+    async with canned_server(broken) as server, \
+            open_model(server.base_url, retry_attempts=3) as model:
+        with pytest.raises(ModelResponseError, match="cannot be decoded") as caught:
+            await drain(model, [], stream=stream)
+    assert 1 == len(server.requests)
+    assert "DecodingError" in repr(chain(caught.value))
+
+
+async def test_absurdly_nested_json_is_a_model_response_error() -> None:
+    """JSON nested deeper than Python's recursion limit: ``ModelResponseError``, not a
+    ``RecursionError``."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    async with canned_server(answer(200, deep)) as server, open_model(server.base_url) as model:
+        with pytest.raises(ModelResponseError, match="not JSON"):
+            await drain(model, [], stream=False)
+    events = b"data: " + deep + b"\r\n\r\n"
+    async with canned_server(answer(200, events, content_type="text/event-stream")) as server, \
+            open_model(server.base_url) as model:
+        with pytest.raises(ModelResponseError, match="not JSON"):
+            await drain(model, [], stream=True)
+
+
+async def test_wrong_shape_through_the_runner_stores_nothing_from_the_model() -> None:
+    """Through ``run_async``: the caller gets ``ModelResponseError``; the session holds only
+    the user message."""
+    async with canned_server(json_body({"candidates": 5})) as server, \
+            open_model(server.base_url) as model, \
+            await make_runner(Agent(name="assistant", model=model)) as runner:
+        with pytest.raises(ModelResponseError):
+            await run_text(runner, "hi")
+        assert ["user"] == [e.author for e in await stored_events(runner)]
+
+
+# ---- Live messages of the wrong shape ----------------------------------------------------------
+
+
+LIVE_WRONG_SHAPES: list[Any] = [
+    {"serverContent": 5},
+    {"serverContent": {"modelTurn": {"parts": [{"text": 5}]}}},
+    {"toolCall": {"functionCalls": [{"name": "f", "args": 5}]}},
+    {"usageMetadata": {"trafficType": 5}},  # google-genai raises AttributeError for this one
+    [1],
+    "text",
+    7,
+]
+LIVE_SHAPE_IDS = ["content-number", "text-number", "args-number", "enum-number", "list",
+                  "string", "number"]
+
+
+def sends_after_the_first_turn(message: Any) -> LiveScript:
+    """A Live script that answers the first client turn with ``message`` (any JSON)."""
+    async def handler(session: Any) -> None:
+        while (received := await session.receive()) is not None:
+            if "clientContent" in received:
+                await session._ws.send_message(json.dumps(message))
+        await trio.sleep_forever()
+
+    return LiveScript(handler=handler)
+
+
+@pytest.mark.parametrize("message", LIVE_WRONG_SHAPES, ids=LIVE_SHAPE_IDS)
+async def test_live_message_of_the_wrong_shape_is_a_model_response_error(message: Any) -> None:
+    """``receive()`` raises ``ModelResponseError`` for a server message that is not a
+    ``LiveServerMessage`` object."""
+    async with FakeGeminiServer(live=sends_after_the_first_turn(message)) as server:
+        model = Gemini(model=LIVE_MODEL, base_url=server.base_url, api_key="k")
+        async with model.connect(LlmRequest()) as conn:
+            await conn.send_content(user_text("hi"))
+            with trio.fail_after(10), pytest.raises(ModelResponseError, match="Gemini Live"):
+                await collect_into(conn.receive(), [])
+
+
+@pytest.mark.parametrize("reply", [{"setupComplete": 5},
+                                   {"setupComplete": {}, "usageMetadata": {"trafficType": 5}}],
+                         ids=["setup-number", "enum-number"])
+async def test_live_setup_reply_of_the_wrong_shape_is_a_model_response_error(reply: Any) -> None:
+    async with FakeGeminiServer(live=LiveScript(setup_reply=reply)) as server:
+        model = Gemini(model=LIVE_MODEL, base_url=server.base_url, api_key="k")
+        with trio.fail_after(10), pytest.raises(ModelResponseError, match="does not validate"):
+            async with model.connect(LlmRequest()):
+                pass
+
+
+async def test_run_live_raises_model_response_error_for_a_wrong_shape() -> None:
+    """Through ``Runner.run_live``: the partial text before the bad message arrives, then the
+    caller gets ``ModelResponseError``; no model event is stored."""
+    async def handler(session: Any) -> None:
+        while (received := await session.receive()) is not None:
+            if "clientContent" in received:
+                await session.send({"serverContent": {"modelTurn": {
+                    "role": "model", "parts": [{"text": "partial"}]}}})
+                await session.send({"usageMetadata": {"trafficType": 5}})
+
+    async with FakeGeminiServer(live=LiveScript(handler=handler)) as server:
+        agent = Agent(name="assistant",
+                      model=Gemini(model=LIVE_MODEL, base_url=server.base_url, api_key="k"))
+        runner: Runner
+        async with await make_runner(agent) as runner:
+            queue = LiveRequestQueue()
+            queue.send_content(user_text("hi"))
+            seen: list[Event] = []
+            events = runner.run_live(user_id=USER, session_id="s1", live_request_queue=queue,
+                                     run_config=RunConfig(response_modalities=["TEXT"]))
+            with trio.fail_after(10), pytest.raises(ModelResponseError):
+                await collect_into(events, seen)
+            stored = await stored_events(runner)
+    assert ["partial"] == texts(seen)
+    assert all(e.author == "user" for e in stored)
+
+
+def test_wrong_shapes_are_json() -> None:
+    """The shapes above are all JSON the canned server can send (guards the parametrisation)."""
+    for shape in WRONG_SHAPES + LIVE_WRONG_SHAPES:
+        assert json.loads(json.dumps(shape)) == shape
+    assert types.GenerateContentResponse.model_validate(GOOD_CHUNK).candidates
+
