@@ -12,8 +12,19 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 import pydantic
 import pytest
+from google.genai import types
 
-from trio_adk.tools import FunctionTool, LongRunningFunctionTool, ToolContext
+from helpers import make_runner, run_text
+from trio_adk.agents import LlmAgent
+from trio_adk.agents._tree import validate_tree
+from trio_adk.testing import ScriptedModel, function_call
+from trio_adk.tools import (
+    BaseTool,
+    BaseToolset,
+    FunctionTool,
+    LongRunningFunctionTool,
+    ToolContext,
+)
 from trio_adk.tools._tool_names import is_valid_tool_name
 
 
@@ -222,3 +233,139 @@ def test_what_adk_declares_is_accepted(tool: Any, name: str) -> None:
     assert name == built.name
     declaration = built._get_declaration()
     assert declaration is not None and name == declaration.name
+
+
+# ---- the tools of an agent ---------------------------------------------------------------
+
+
+def lookup(key: str) -> str:
+    """Look a key up."""
+    return key
+
+
+def _agent(**kwargs: Any) -> LlmAgent:
+    return LlmAgent(name="bot", model=ScriptedModel(), **kwargs)
+
+
+def test_an_agent_with_an_undeclarable_tool_fails_at_construction() -> None:
+    """Agent(tools=[f]) raises ValueError naming the agent, the entry, the function,
+    the parameter and the type."""
+    with pytest.raises(ValueError, match=r"Agent `bot`, tools\[1\]: Cannot declare parameter "
+                                         r"'conn' of function 'takes_socket'.*socket\.socket"):
+        _agent(tools=[lookup, takes_socket])
+    with pytest.raises(ValueError, match=r"Agent `bot`, tools\[0\]: .*'<lambda>'"):
+        _agent(tools=[lambda x: x])
+
+
+def search(query: str) -> str:
+    """Search one way."""
+    return query
+
+
+def _other_search() -> Any:
+    def search(query: str, limit: int = 3) -> str:
+        """Search another way."""
+        return query
+    return search
+
+
+class NamedTool(BaseTool):
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name, description="A tool with a chosen name.")
+
+    def _get_declaration(self) -> types.FunctionDeclaration:
+        return types.FunctionDeclaration(name=self.name, description=self.description)
+
+
+def test_two_tools_with_one_name_are_rejected_naming_both() -> None:
+    with pytest.raises(ValueError, match=r"Agent `bot` has two tools named 'search': "
+                                         r"tools\[0\] \(function test_tool_validation\.search\) "
+                                         r"and tools\[2\] \(function test_tool_validation\."
+                                         r"_other_search\.<locals>\.search\)"):
+        _agent(tools=[search, lookup, _other_search()])
+    with pytest.raises(ValueError, match=r"tools named 'search'.*<NamedTool 'search'>"):
+        _agent(tools=[search, NamedTool("search")])
+    with pytest.raises(ValueError, match=r"tools named 'lookup'.*<FunctionTool 'lookup'>"):
+        _agent(tools=[lookup, FunctionTool(lookup)])
+
+
+def test_the_same_tool_twice_is_rejected() -> None:
+    with pytest.raises(ValueError, match=r"lists the same tool twice: tools\[0\] and "
+                                         r"tools\[1\] are both function .*search\. List each"):
+        _agent(tools=[search, search])
+    tool = NamedTool("lookup")
+    with pytest.raises(ValueError, match=r"same tool twice: tools\[1\] and tools\[2\]"):
+        _agent(tools=[search, tool, tool])
+
+
+@pytest.mark.parametrize("name", ["my tool", "", "x" * 129])
+def test_a_base_tool_with_a_name_the_model_refuses_is_rejected(name: str) -> None:
+    with pytest.raises(ValueError, match=r"Agent `bot`, tools\[0\]: Cannot use tool "
+                                         r"<NamedTool .*> as a tool: its name .* is not a valid"):
+        _agent(tools=[NamedTool(name)])
+
+
+class ListedToolset(BaseToolset):
+    """A toolset listing the given tools."""
+
+    def __init__(self, tools: list[BaseTool], tool_filter: list[str] | None = None) -> None:
+        super().__init__(tool_filter=tool_filter)
+        self.tools = tools
+
+    async def get_tools(self, readonly_context: Any = None) -> list[BaseTool]:
+        return list(self.tools)
+
+
+async def test_toolset_tools_are_checked_when_listed() -> None:
+    """A toolset's tools exist at run time only: a duplicate or invalid name raises
+    ValueError naming the toolset when they are listed, before the model call."""
+    clash = _agent(tools=[search, ListedToolset([NamedTool("search")])])
+    with pytest.raises(ValueError, match=r"two tools named 'search': tools\[0\] .* and "
+                                         r"toolset <ListedToolset> \(<NamedTool 'search'>\)"):
+        await clash.canonical_tools()
+    twice = _agent(tools=[ListedToolset([NamedTool("a")]), ListedToolset([NamedTool("a")])])
+    with pytest.raises(ValueError, match="two tools named 'a'"):
+        await twice.canonical_tools()
+    bad = _agent(tools=[ListedToolset([NamedTool("a b")])])
+    with pytest.raises(ValueError, match=r"<NamedTool 'a b'> listed by toolset <ListedToolset>"):
+        await bad.canonical_tools()
+    filtered = _agent(tools=[search, ListedToolset([NamedTool("search"), NamedTool("x")],
+                                                   tool_filter=["x"])])
+    assert ["search", "x"] == [t.name for t in await filtered.canonical_tools()]
+
+
+async def test_a_toolset_clash_stops_the_run_before_the_model_call() -> None:
+    model = ScriptedModel(replies=["never"])
+    agent = LlmAgent(name="bot", model=model,
+                     tools=[search, ListedToolset([NamedTool("search")])])
+    runner = await make_runner(agent)
+    with pytest.raises(ValueError, match="two tools named 'search'"):
+        await run_text(runner, "hi")
+    assert 0 == model.calls
+
+
+async def test_a_tool_appended_after_construction_is_offered() -> None:
+    """ADK reads LlmAgent.tools on every request, so apps append tools after building
+    the agent: the appended tool is declared to the model and can be called."""
+    model = ScriptedModel(replies=[function_call("lookup", {"key": "k"}), "done"])
+    agent = LlmAgent(name="bot", model=model, tools=[search])
+    agent.tools.append(lookup)
+    runner = await make_runner(agent)
+    events = await run_text(runner, "hi")
+    declared = model.requests[0].config.tools
+    assert declared is not None and declared[0].function_declarations is not None
+    assert ["search", "lookup"] == [d.name for d in declared[0].function_declarations]
+    assert {"result": "k"} == events[1].get_function_responses()[0].response
+
+
+def test_a_bad_tool_appended_after_construction_is_caught_by_validate_tree() -> None:
+    agent = _agent(tools=[search])
+    agent.tools.append(search)
+    with pytest.raises(ValueError, match="lists the same tool twice"):
+        validate_tree(agent)
+    agent.tools[1] = takes_opaque
+    with pytest.raises(ValueError, match=r"tools\[1\]: .*'thing' of function 'takes_opaque'"):
+        validate_tree(agent)
+    agent.tools.pop()
+    validate_tree(agent)
+    assert ["search"] == [t.name for t in agent._static_tools]

@@ -597,13 +597,16 @@ def test_tree_lookup_helpers() -> None:
     assert par is a.parent_agent
 
 
-def test_depth_first_lookup_prefers_the_earlier_subtree() -> None:
-    """With duplicate names in different subtrees, the first in depth-first order wins."""
+def test_duplicate_names_in_different_subtrees_are_rejected() -> None:
+    """Two agents named alike in one tree: rejected (ADK only warns and lets find_agent
+    return the first in depth-first order), and neither is linked to the new parent."""
     deep = Say(name="dup")
     shallow = Say(name="dup")
-    root = SequentialAgent(name="root", sub_agents=[
-        SequentialAgent(name="left", sub_agents=[deep]), shallow])
-    assert deep is root.find_agent("dup")
+    left = SequentialAgent(name="left", sub_agents=[deep])
+    with pytest.raises(ValueError, match=r"`dup` is used 2 times .*root\.left\.dup and root\.dup"):
+        SequentialAgent(name="root", sub_agents=[left, shallow])
+    assert left.parent_agent is None
+    assert shallow.parent_agent is None
 
 
 # ---- a custom agent holding scopes across ``yield`` (the hazard) --------------------------

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from trio_adk._utils._callbacks import call_chain
 from trio_adk._utils._cancel import CLEANUP_GRACE, cancelled_from_outside, leaked_cancel
 from trio_adk.agents._callback_context import CallbackContext
+from trio_adk.agents._tree import agent_name_problem, link_tree
 from trio_adk.errors import AgentTreeError
 from trio_adk.events._event import Event
 
@@ -44,8 +45,14 @@ class BaseAgent(BaseModel):
     across ``yield`` cannot corrupt the run.  Agents are pydantic models, so subclasses
     may declare fields.
 
-    An agent belongs to at most one parent: passing it in two parents' ``sub_agents``
-    raises ``ValueError``.  Names must be Python identifiers and not ``user``.
+    Names must be Python identifiers and not ``user``.  Building an agent checks the
+    tree below it and rejects, naming the agents, a sub-agent listed twice, one that
+    already belongs to another parent, a cycle, and two agents of the tree with one name
+    (a sub-agent named like its parent included).  As in ADK the error reaches the
+    caller as pydantic's ``ValidationError`` (a ``ValueError``) around an
+    ``AgentTreeError``.  The check comes first: a failed build changes no agent's
+    ``parent_agent``.  A tree changed later (``agent.sub_agents.append(...)``) is
+    checked again when a run starts (``validate_tree``).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
@@ -66,28 +73,25 @@ class BaseAgent(BaseModel):
     @field_validator("name")
     @classmethod
     def _check_name(cls, value: str) -> str:
-        if not value.isidentifier():
-            raise AgentTreeError(
-                f"Found invalid agent name: `{value}`. Agent name must be a valid Python "
-                "identifier: letters, digits and underscores, not starting with a digit."
-            )
-        if value == "user":
-            raise AgentTreeError(
-                "Agent name cannot be `user`: it is reserved for end-user input. "
-                "Choose another name."
-            )
+        problem = agent_name_problem(value)
+        if problem is not None:
+            raise AgentTreeError(problem)
         return value
 
     def model_post_init(self, context: Any, /) -> None:
-        for sub in self.sub_agents:
-            if sub.parent_agent is not None and sub.parent_agent is not self:
-                raise AgentTreeError(
-                    f"Agent `{sub.name}` already has a parent agent, current parent: "
-                    f"`{sub.parent_agent.name}`, trying to add: `{self.name}`. An agent "
-                    "can have only one parent: create a separate instance (for example "
-                    "with `clone()`)."
-                )
-            sub.parent_agent = self
+        link_tree(self)
+
+    def _check_own_config(self) -> None:
+        """Check this agent's own settings (not its sub-agents); raise to reject them.
+
+        Called when the agent is built and, when ``_own_config_key()`` changed since, by
+        ``validate_tree`` before a run.  Must not change the tree.  Default: nothing.
+        """
+
+    def _own_config_key(self) -> object:
+        """A value that changes when settings checked by ``_check_own_config`` change
+        (compared with ``==``).  Default: ``None``."""
+        return None
 
     # ---- tree helpers -------------------------------------------------------------------
 

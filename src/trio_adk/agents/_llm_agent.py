@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from google.genai import types
 from pydantic import BaseModel, field_validator
 
+from trio_adk.agents._agent_tools import AgentTools, build_agent_tools, check_listed_tools
 from trio_adk.agents._base_agent import AgentCallback, BaseAgent, _native
 from trio_adk.agents._callback_context import ReadonlyContext
 from trio_adk.events._event import Event
 from trio_adk.models._base_llm import BaseLlm
 from trio_adk.models._registry import LLMRegistry
 from trio_adk.tools._base_tool import BaseTool, BaseToolset
-from trio_adk.tools._function_tool import as_tool
 
 if TYPE_CHECKING:
     from trio_adk.agents._invocation_context import InvocationContext
@@ -31,9 +31,13 @@ class LlmAgent(BaseAgent):
     inherit from the nearest ``LlmAgent`` ancestor).  ``instruction`` may contain
     ``{state_key}`` placeholders or be a callable taking a ``ReadonlyContext``.  ``tools``
     accepts plain sync or async functions, ``BaseTool`` and ``BaseToolset`` objects; sync
-    functions run in worker threads.  ``output_key`` saves the agent's final text in
-    state.  Runs in the run's trio task; cancellation reaches the model call or the tools
-    in flight.
+    functions run in worker threads.  Tools are checked when the agent is built (and
+    again, before a run, after ``tools`` was changed): a function the model cannot call
+    (a lambda, ``*args``, a parameter type with no schema), a tool name the model does
+    not accept, or two tools with one name raise ``ValueError`` naming the tool.  A
+    toolset's tools are checked when listed, before each model call.  ``output_key``
+    saves the agent's final text in state.  Runs in the run's trio task; cancellation
+    reaches the model call or the tools in flight.
     """
 
     model: str | BaseLlm = ""
@@ -73,26 +77,29 @@ class LlmAgent(BaseAgent):
                              "not generate_content_config.response_schema.")
         return value
 
-    def model_post_init(self, context: Any, /) -> None:
-        super().model_post_init(context)
-        static: list[BaseTool] = []
-        toolsets: list[BaseToolset] = []
-        for entry in self.tools:
-            if isinstance(entry, BaseToolset):
-                toolsets.append(entry)
-            else:
-                static.append(as_tool(entry))
-        # Plain instance attributes, not pydantic private ones: read on every model step.
-        self.__dict__["_static_tools"] = static
-        self.__dict__["_toolsets"] = toolsets
+    def _check_own_config(self) -> None:
+        """Build the tools (raises ``ValueError`` naming the tool that is wrong)."""
+        self._agent_tools()
+
+    def _own_config_key(self) -> object:
+        return tuple(self.tools)
+
+    def _agent_tools(self) -> AgentTools:
+        """The tools built from ``self.tools``, built again when that list changed."""
+        # A plain instance attribute, not a pydantic private one: read on every model step.
+        built: AgentTools | None = self.__dict__.get("_built_tools")
+        if built is None or built.entries != tuple(self.tools):
+            built = build_agent_tools(self.name, self.tools)
+            self.__dict__["_built_tools"] = built
+        return built
 
     @property
     def _static_tools(self) -> list[BaseTool]:
-        return self.__dict__["_static_tools"]  # type: ignore[no-any-return]
+        return self._agent_tools().static
 
     @property
     def _toolsets(self) -> list[BaseToolset]:
-        return self.__dict__["_toolsets"]  # type: ignore[no-any-return]
+        return self._agent_tools().toolsets
 
     @property
     def canonical_model(self) -> BaseLlm:
@@ -125,14 +132,23 @@ class LlmAgent(BaseAgent):
         return self.__dict__.get("_resolved_llm")
 
     async def canonical_tools(self, ctx: ReadonlyContext | None = None) -> list[BaseTool]:
-        """The tools offered to the model: functions wrapped, toolsets expanded."""
-        if not self._toolsets:
-            return self._static_tools
-        tools = list(self._static_tools)
-        for toolset in self._toolsets:
+        """The tools offered to the model: functions wrapped, toolsets expanded.
+
+        The tools a toolset lists are checked here, before the model call: a name the
+        model does not accept, or one already used by another tool of this agent,
+        raises ``ValueError`` naming the toolset.
+        """
+        built = self._agent_tools()
+        if not built.toolsets:
+            return built.static
+        tools = list(built.static)
+        listed: list[tuple[BaseTool, BaseToolset]] = []
+        for toolset in built.toolsets:
             for tool in await toolset.get_tools(ctx):
                 if toolset._is_tool_selected(tool):
                     tools.append(tool)
+                    listed.append((tool, toolset))
+        check_listed_tools(self.name, built, listed)
         return tools
 
     @property

@@ -70,3 +70,6 @@ class BaseToolset(abc.ABC):
 
     def _is_tool_selected(self, tool: BaseTool) -> bool:
         return self.tool_filter is None or tool.name in self.tool_filter
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
