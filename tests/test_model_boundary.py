@@ -4,6 +4,9 @@
   is a ``ModelResponseError``, never google-genai's ``UnknownApiResponseError``, a pydantic
   error or an ``AttributeError`` from deep inside validation; so is a body that cannot be
   decoded.  None of them is retried.
+* An SSE stream that ends cleanly without any ``finishReason`` was cut off: a
+  ``ModelResponseError``, not a shorter reply.  Only a blocked prompt (``promptFeedback``
+  with a ``blockReason``) legitimately ends without one.
 """
 
 from __future__ import annotations
@@ -27,7 +30,13 @@ from trio_adk.events import Event
 from trio_adk.models import Gemini, LlmRequest, LlmResponse
 from trio_adk.testing import (
     FakeGeminiServer,
+    GeminiReply,
     LiveScript,
+    ScriptItem,
+    gemini_blocked,
+    gemini_chunks,
+    gemini_responses,
+    gemini_text,
 )
 
 MODEL = "gemini-2.0-flash"
@@ -254,4 +263,83 @@ def test_wrong_shapes_are_json() -> None:
     for shape in WRONG_SHAPES + LIVE_WRONG_SHAPES:
         assert json.loads(json.dumps(shape)) == shape
     assert types.GenerateContentResponse.model_validate(GOOD_CHUNK).candidates
+
+
+# ---- streams that end without a finishReason ---------------------------------------------------
+
+
+async def test_stream_ending_without_a_finish_reason_is_cut_off() -> None:
+    """Chunks arrive (their partial responses are yielded), then the body ends cleanly with no
+    ``finishReason`` in any chunk: ``ModelResponseError``, no final reply, no retry."""
+    script: list[ScriptItem] = [gemini_chunks(["one ", "two"], finish_reason=None),
+                                gemini_text("never sent")]
+    async with FakeGeminiServer(script=script) as server, \
+            open_model(server.base_url, retry_attempts=3) as model:
+        seen: list[LlmResponse] = []
+        with pytest.raises(ModelResponseError, match=r"after 2 chunk\(s\) without a finishReason"):
+            await drain(model, seen, stream=True)
+    assert [(True, "one "), (True, "two")] == \
+        [(r.partial, r.content.parts[0].text) for r in seen]  # type: ignore[union-attr]
+    assert 1 == len(server.requests)
+
+
+async def test_an_empty_stream_is_cut_off() -> None:
+    """A 200 event stream with no event at all: ``ModelResponseError``."""
+    async with FakeGeminiServer(script=[GeminiReply(responses=())]) as server, \
+            open_model(server.base_url) as model:
+        seen: list[LlmResponse] = []
+        with pytest.raises(ModelResponseError, match="after 0 chunk"):
+            await drain(model, seen, stream=True)
+    assert [] == seen
+
+
+async def test_a_cut_off_stream_through_the_runner_stores_nothing_from_the_model() -> None:
+    """Through ``run_async``: the partial events arrive, then ``ModelResponseError``; only the
+    user message is stored."""
+    script: list[ScriptItem] = [gemini_chunks(["one ", "two"], finish_reason=None)]
+    async with FakeGeminiServer(script=script) as server, \
+            open_model(server.base_url) as model, \
+            await make_runner(Agent(name="assistant", model=model)) as runner:
+        seen: list[Event] = []
+        events = runner.run_async(user_id=USER, session_id="s1",
+                                  new_message=user_text("count"), run_config=SSE)
+        with pytest.raises(ModelResponseError):
+            await collect_into(events, seen)
+        assert ["one ", "two"] == texts(seen)
+        assert ["user"] == [e.author for e in await stored_events(runner)]
+
+
+async def test_a_finish_reason_on_any_chunk_completes_the_stream() -> None:
+    """The finish reason need not be on the last chunk: a usage-only chunk may follow it."""
+    done = {"candidates": [{"content": {"role": "model", "parts": [{"text": "done"}]},
+                            "finishReason": "STOP", "index": 0}]}
+    usage = {"usageMetadata": {"promptTokenCount": 1, "totalTokenCount": 2}}
+    async with FakeGeminiServer(script=[gemini_responses(done, usage)]) as server, \
+            open_model(server.base_url) as model:
+        seen: list[LlmResponse] = []
+        await drain(model, seen, stream=True)
+    final = seen[-1]
+    assert (False, "done", None) == \
+        (final.partial, final.content.parts[0].text, final.error_code)  # type: ignore[union-attr]
+    assert 2 == final.usage_metadata.total_token_count  # type: ignore[union-attr]
+
+
+async def test_a_blocked_prompt_may_end_a_stream_without_a_finish_reason() -> None:
+    """``promptFeedback.blockReason`` and no candidates (gemini-wire.md 1.3): the documented
+    stream without a finishReason; it ends in an error response, not an exception."""
+    async with FakeGeminiServer(script=[gemini_blocked("SAFETY", message="no")]) as server, \
+            open_model(server.base_url) as model:
+        seen: list[LlmResponse] = []
+        await drain(model, seen, stream=True)
+    assert ("SAFETY", "no", False) == (seen[-1].error_code, seen[-1].error_message,
+                                       seen[-1].partial)
+
+
+async def test_a_unary_reply_without_a_finish_reason_is_complete() -> None:
+    """The rule is for streams only: a unary body is whole JSON, so it was not cut off."""
+    async with FakeGeminiServer(script=[gemini_text("whole", finish_reason=None)]) as server, \
+            open_model(server.base_url) as model:
+        seen: list[LlmResponse] = []
+        await drain(model, seen, stream=False)
+    assert ["whole"] == [r.content.parts[0].text for r in seen]  # type: ignore[union-attr]
 

@@ -118,8 +118,10 @@ class Gemini(BaseLlm):
       after the retries.
     * :class:`~trio_adk.errors.ModelResponseError`: a 200 whose body is not JSON, is JSON
       of the wrong shape (not a ``GenerateContentResponse``), or cannot be decoded; for
-      streams also any such chunk, and a stream cut off inside an event or broken after
-      it started.  Never retried, never a silently truncated reply.
+      streams also any such chunk, a stream cut off inside an event or broken after it
+      started, and a stream that ends without a ``finishReason`` (a cut-off reply: only a
+      blocked prompt, ``promptFeedback.blockReason``, may end without one).  Never
+      retried, never a silently truncated reply.
 
     Cancellation closes the request's connection and is never retried.  One HTTP client
     is opened lazily per trio run (sync ``run()`` and asyncio callers use their own trio
@@ -260,6 +262,11 @@ class Gemini(BaseLlm):
             async for chunk in chunks:
                 for response in aggregator.add(_parse(chunk, "a stream chunk")):
                     yield response
+        if aggregator.finish_reason is None and aggregator.block_reason is None:
+            raise ModelResponseError(
+                f"The Gemini stream ended after {aggregator.chunk_count} chunk(s) without a "
+                "finishReason: the reply was cut off (the connection or a proxy ended the "
+                "body early), so it is not used. Call the model again.")
         yield aggregator.finish()
 
     async def _post_json(self, body: dict[str, Any]) -> Any:

@@ -73,6 +73,16 @@ class StreamAggregator:
         """The finish reason received so far (``None`` until the last chunk)."""
         return self._finish_reason
 
+    @property
+    def block_reason(self) -> types.BlockedReason | None:
+        """The ``promptFeedback.blockReason`` received so far (a blocked prompt), if any."""
+        return self._block_reason
+
+    @property
+    def chunk_count(self) -> int:
+        """How many chunks about candidate 0 were added so far."""
+        return self._chunks
+
     def add(self, chunk: types.GenerateContentResponse) -> list[LlmResponse]:
         """Account for ``chunk`` and return the responses to forward now.
 
