@@ -61,7 +61,12 @@ class ToolNotFoundError(ValueError):
 
 
 class AgentTreeError(ValueError):
-    """The agent tree is malformed (bad name, an agent with two parents, unknown agent)."""
+    """The agent tree is malformed: a bad name, a name used twice in one tree, an agent
+    listed twice or with two parents, a cycle, an unknown agent.
+
+    Raised by ``validate_tree`` before a run; while an agent is being built, pydantic
+    wraps it in its ``ValidationError`` (also a ``ValueError``), as in ADK.
+    """
 
 
 __all__ = [
