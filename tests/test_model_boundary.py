@@ -7,6 +7,9 @@
 * An SSE stream that ends cleanly without any ``finishReason`` was cut off: a
   ``ModelResponseError``, not a shorter reply.  Only a blocked prompt (``promptFeedback``
   with a ``blockReason``) legitimately ends without one.
+* A ``RetryInfo`` delay longer than ``retry_max_delay`` is not waited out: the error is
+  raised at once, with a note.  Shorter ones are honoured (trio's autojump clock: no real
+  waiting, and the delays are checked in trio time).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from trio_adk.testing import (
     ScriptItem,
     gemini_blocked,
     gemini_chunks,
+    gemini_error,
     gemini_responses,
     gemini_text,
 )
@@ -343,3 +347,49 @@ async def test_a_unary_reply_without_a_finish_reason_is_complete() -> None:
         await drain(model, seen, stream=False)
     assert ["whole"] == [r.content.parts[0].text for r in seen]  # type: ignore[union-attr]
 
+
+# ---- RetryInfo delays are capped by retry_max_delay --------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["unary", "sse"])
+async def test_a_retry_delay_longer_than_retry_max_delay_is_not_waited_out(
+        stream: bool, autojump_clock: trio.abc.Clock) -> None:
+    """A 429 asking for an hour: the ``ClientError`` is raised at once (no trio time passes,
+    no second request), with a note naming the delay and ``retry_max_delay``."""
+    script: list[ScriptItem] = [gemini_error(429, retry_delay=3600), gemini_text("never sent")]
+    async with FakeGeminiServer(script=script) as server, \
+            open_model(server.base_url, retry_attempts=5, retry_max_delay=30) as model:
+        start = trio.current_time()
+        with pytest.raises(genai_errors.ClientError) as caught:
+            await drain(model, [], stream=stream)
+        elapsed = trio.current_time() - start
+    assert elapsed < 1.0
+    assert (1, 1) == (len(server.requests), server.script_remaining)
+    assert 429 == caught.value.code
+    notes = "\n".join(getattr(caught.value, "__notes__", []))
+    assert "3600 s" in notes and "retry_max_delay (30 s)" in notes
+
+
+@pytest.mark.parametrize(("asked", "cap"), [(30.0, 30.0), (45.0, 60.0)])
+async def test_a_retry_delay_up_to_retry_max_delay_is_honoured(
+        asked: float, cap: float, autojump_clock: trio.abc.Clock) -> None:
+    """A delay at or under the cap is waited out exactly (in trio time), then retried."""
+    script: list[ScriptItem] = [gemini_error(503, retry_delay=asked), gemini_text("ok")]
+    async with FakeGeminiServer(script=script) as server, \
+            open_model(server.base_url, retry_max_delay=cap) as model:
+        seen: list[LlmResponse] = []
+        await drain(model, seen, stream=True)
+    assert "ok" == seen[-1].content.parts[0].text  # type: ignore[union-attr]
+    first, second = server.requests
+    assert asked <= second.timestamp - first.timestamp < asked + 1.0
+
+
+async def test_computed_backoff_is_capped_by_retry_max_delay(
+        autojump_clock: trio.abc.Clock) -> None:
+    """Without RetryInfo the exponential backoff never exceeds ``retry_max_delay``."""
+    script: list[ScriptItem] = [gemini_error(503), gemini_text("ok")]
+    async with FakeGeminiServer(script=script) as server, \
+            open_model(server.base_url, retry_initial_delay=100.0, retry_max_delay=5.0) as model:
+        await drain(model, [], stream=False)
+    first, second = server.requests
+    assert 2.5 <= second.timestamp - first.timestamp <= 5.0 + 0.5

@@ -112,8 +112,12 @@ class Gemini(BaseLlm):
     * HTTP errors are raised as ``google.genai.errors.ClientError`` / ``ServerError``
       (status, code and message kept).
     * 408/429/500/502/503/504 and connection failures are retried ``retry_attempts - 1``
-      times with capped exponential backoff and jitter, honouring a ``RetryInfo`` delay.
-      A stream is retried only before its first chunk.
+      times with exponential backoff (from ``retry_initial_delay``, capped at
+      ``retry_max_delay``) and jitter.  A ``RetryInfo`` delay sent by the server replaces
+      the backoff when it is at most ``retry_max_delay``; a longer one is not waited out:
+      the error is raised at once (with a note giving the delay), since retrying sooner
+      than the server asked would fail again and spend quota.  A stream is retried only
+      before its first chunk.
     * :class:`~trio_adk.errors.ModelConnectionError`: the service could not be reached
       after the retries.
     * :class:`~trio_adk.errors.ModelResponseError`: a 200 whose body is not JSON, is JSON
@@ -334,6 +338,12 @@ class Gemini(BaseLlm):
                     f"{type(exc).__name__}: {exc}") from exc
             raise exc
         delay = retry_delay(exc) if isinstance(exc, genai_errors.APIError) else None
+        if delay is not None and delay > self.retry_max_delay:
+            exc.add_note(
+                f"Gemini asked to retry after {delay:g} s, longer than retry_max_delay "
+                f"({self.retry_max_delay:g} s), so trio-adk did not wait: call again later, "
+                "or raise retry_max_delay to let the model wait that long.")
+            raise exc
         if delay is None:
             delay = min(self.retry_max_delay,
                         self.retry_initial_delay * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
