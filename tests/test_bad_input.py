@@ -59,8 +59,9 @@ async def run_until_error(
 ) -> tuple[list[Event], BaseException]:
     """Run one turn that must fail: the events the consumer received, then the error."""
     got: list[Event] = []
-    gen = runner.run_async(user_id=USER, session_id=session_id, new_message=message, **kwargs)
     try:
+        gen = runner.run_async(user_id=USER, session_id=session_id, new_message=message,
+                               **kwargs)
         async with aclosing(gen):
             async for event in gen:
                 got.append(event)
@@ -98,13 +99,13 @@ async def test_missing_session_raises_and_stores_nothing() -> None:
 
 @pytest.mark.parametrize("parts", [[], None])
 async def test_message_without_parts_is_rejected(parts: list[types.Part] | None) -> None:
-    """A new_message with no parts: ValueError('No parts in the new_message.'), nothing
-    stored, the model not called."""
+    """A new_message with no parts: ValueError naming new_message, nothing stored, the
+    model not called."""
     model = ScriptedModel(replies=["never"])
     runner = await make_runner(Agent(name="bot", model=model))
     got, exc = await run_until_error(runner, types.Content(role="user", parts=parts))
     assert ValueError is type(exc)
-    assert "No parts in the new_message." == str(exc)
+    assert str(exc).startswith("new_message has no parts")
     assert [] == got
     assert [] == await stored_events(runner)
     assert 0 == model.calls
@@ -133,7 +134,7 @@ async def test_user_message_with_a_function_call_is_rejected() -> None:
     runner = await make_runner(Agent(name="bot", model=model, tools=[add]))
     got, exc = await run_until_error(runner, message)
     assert ValueError is type(exc)
-    assert str(exc).startswith("User message cannot contain function calls")
+    assert str(exc).startswith("new_message cannot contain function calls")
     assert [] == got
     assert [] == await stored_events(runner)
     assert 0 == model.calls

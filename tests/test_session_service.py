@@ -88,23 +88,30 @@ async def test_create_get_delete(service: InMemorySessionService) -> None:
     assert await service.get_session(app_name=APP, user_id=USER, session_id=session.id) is None
 
 
-async def test_session_id_is_stripped_or_generated(service: InMemorySessionService) -> None:
-    """A given id is stripped of whitespace; empty, blank or None ids become fresh uuids."""
-    s = await service.create_session(app_name=APP, user_id=USER, session_id="  abc \n")
-    assert "abc" == s.id
+async def test_session_id_is_kept_exactly_or_generated(service: InMemorySessionService) -> None:
+    """A given id is used exactly as given; None becomes a fresh uuid; an id with
+    surrounding whitespace, or an empty one, is rejected (ADK strips it, so a later
+    get_session with the id as written found nothing)."""
+    s = await service.create_session(app_name=APP, user_id=USER, session_id="a b")
+    assert "a b" == s.id
     generated = {
-        (await service.create_session(app_name=APP, user_id=USER, session_id=sid)).id
-        for sid in (None, "", "   ")
+        (await service.create_session(app_name=APP, user_id=USER, session_id=None)).id
+        for _ in range(3)
     }
     assert 3 == len(generated)
     assert all(len(sid) == 36 for sid in generated)
+    for sid in ("  abc \n", "", "   "):
+        with pytest.raises(ValueError, match="session_id"):
+            await service.create_session(app_name=APP, user_id=USER, session_id=sid)
+    listed = (await service.list_sessions(app_name=APP, user_id=USER)).sessions
+    assert 4 == len(listed)
 
 
 async def test_create_with_existing_id_raises(service: InMemorySessionService) -> None:
     """Creating a session id the user already has raises AlreadyExistsError."""
     await service.create_session(app_name=APP, user_id=USER, session_id="s1")
     with pytest.raises(AlreadyExistsError) as info:
-        await service.create_session(app_name=APP, user_id=USER, session_id=" s1 ")
+        await service.create_session(app_name=APP, user_id=USER, session_id="s1")
     assert "Session with id s1 already exists." == str(info.value)
 
 
@@ -408,23 +415,42 @@ async def test_delta_values_are_copied_into_storage(service: InMemorySessionServ
     assert {"k": {"list": [1]}, "app:a": {"list": [1]}} == fetched.state
 
 
-async def test_non_json_state_values_are_copied(service: InMemorySessionService) -> None:
-    """State values other than dicts, lists and scalars are deep-copied, tuples too."""
+async def test_non_json_state_values_from_events_are_copied(
+    service: InMemorySessionService,
+) -> None:
+    """State values other than dicts, lists and scalars that an agent writes (through an
+    event's delta) are deep-copied by the in-memory store, tuples too."""
 
     class Box:
         def __init__(self) -> None:
             self.items: list[int] = []
 
     box = Box()
-    session = await service.create_session(
-        app_name=APP, user_id=USER, session_id="s1", state={"box": box, "t": (1, [2])}
-    )
+    session = await service.create_session(app_name=APP, user_id=USER, session_id="s1")
+    await service.append_event(session, _event(delta={"box": box, "t": (1, [2])}))
     box.items.append(1)
     session.state["t"][1].append(3)
     fetched = await service.get_session(app_name=APP, user_id=USER, session_id="s1")
     assert fetched is not None
     assert [] == fetched.state["box"].items
     assert (1, [2]) == fetched.state["t"]
+
+
+async def test_initial_state_must_hold_json_values(service: InMemorySessionService) -> None:
+    """A caller's initial state is checked to be JSON (what every backend stores):
+    anything else is a TypeError naming the key, and no session is created."""
+
+    class Box:
+        pass
+
+    for state in ({"box": Box()}, {"t": (1, 2)}, {"n": {"deep": {1: "int key"}}}):
+        with pytest.raises(TypeError, match=r"state\["):
+            await service.create_session(app_name=APP, user_id=USER, session_id="s1",
+                                         state=state)
+    with pytest.raises(ValueError, match="finite"):
+        await service.create_session(app_name=APP, user_id=USER, session_id="s1",
+                                     state={"x": float("nan")})
+    assert [] == (await service.list_sessions(app_name=APP, user_id=USER)).sessions
 
 
 async def test_stale_copy_does_not_see_later_events(service: InMemorySessionService) -> None:

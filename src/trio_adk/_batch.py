@@ -10,6 +10,13 @@ import attrs
 import trio
 from google.genai import types
 
+from trio_adk._utils._checks import (
+    check_id,
+    check_instance,
+    check_seconds,
+    check_state,
+    check_user_message,
+)
 from trio_adk.agents._run_config import RunConfig
 from trio_adk.errors import BatchCancelledError
 from trio_adk.events._event import Event
@@ -64,42 +71,73 @@ class BatchResult:
         return "".join(p.text or "" for p in event.content.parts if not p.thought)
 
 
-def as_request(item: Any) -> BatchRequest:
+def as_request(item: Any, where: str = "request") -> BatchRequest:
     """Accept ``BatchRequest`` objects, tuples ``(user_id, session_id, message)`` or
-    dicts with those keys; a plain string message becomes a user text message."""
+    dicts with those keys (and ``state_delta``); a plain string message is user text.
+
+    Every field is checked as ``run_async`` checks it; errors name ``where``.
+    """
     if isinstance(item, BatchRequest):
-        return item
-    if isinstance(item, tuple | list) and len(item) == 3:
+        data: dict[str, Any] = attrs.asdict(item, recurse=False)
+    elif isinstance(item, tuple | list) and len(item) == 3:
         user_id, session_id, message = item
         data = {"user_id": user_id, "session_id": session_id, "new_message": message}
     elif isinstance(item, dict):
         data = dict(item)
+        unknown = set(data) - {"user_id", "session_id", "new_message", "state_delta"}
+        if unknown:
+            raise TypeError(f"{where} has unknown keys {sorted(unknown)}; a batch request "
+                            "has user_id, session_id, new_message and state_delta.")
     else:
         raise TypeError(
-            f"Batch requests are BatchRequest objects, (user_id, session_id, message) "
-            f"tuples or dicts; got {item!r}.")
-    message = data.get("new_message")
-    if isinstance(message, str):
-        data["new_message"] = types.Content(role="user", parts=[types.Part(text=message)])
-    return BatchRequest(**data)
+            f"{where} must be a BatchRequest, a (user_id, session_id, message) tuple or a "
+            f"dict with those keys; got {type(item).__name__} {item!r}.")
+    return BatchRequest(
+        user_id=check_id(data.get("user_id"), f"{where}.user_id"),
+        session_id=check_id(data.get("session_id"), f"{where}.session_id"),
+        new_message=check_user_message(data.get("new_message"), f"{where}.new_message"),
+        state_delta=check_state(data.get("state_delta"), f"{where}.state_delta"))
 
 
-async def run_batch(
-    runner: Runner,
-    requests: Iterable[Any],
-    *,
-    max_concurrency: int,
-    fail_fast: bool,
-    run_config: RunConfig | None,
-    run_timeout: float | None,
-) -> list[BatchResult]:
-    """Run every request, at most ``max_concurrency`` at once; results in request order."""
+@attrs.frozen(kw_only=True)
+class Batch:
+    """A checked batch: its requests and options."""
+
+    requests: Sequence[BatchRequest]
+    max_concurrency: int
+    fail_fast: bool
+    run_config: RunConfig | None
+    run_timeout: float | None
+
+
+def prepare_batch(requests: Iterable[Any], *, max_concurrency: Any, fail_fast: Any,
+                  run_config: Any, run_timeout: Any) -> Batch:
+    """Check a batch's requests and options (when ``run_batch*`` is called, before any
+    request runs): ``TypeError``/``ValueError`` naming the request and field."""
+    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
+        raise TypeError(f"max_concurrency must be an int, got {max_concurrency!r}.")
     if max_concurrency < 1:
         raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}.")
-    items: Sequence[BatchRequest] = [as_request(r) for r in requests]
-    results = [BatchResult(request=r) for r in items]
-    limiter = trio.CapacityLimiter(max_concurrency)
+    if not isinstance(fail_fast, bool):
+        raise TypeError(f"fail_fast must be True or False, got {fail_fast!r}.")
+    if run_config is not None:
+        hint = "build one with RunConfig(**your_dict)" if isinstance(run_config, dict) else ""
+        check_instance(run_config, RunConfig, "run_config", hint)
+    if isinstance(requests, str | bytes | dict) or not isinstance(requests, Iterable):
+        raise TypeError("requests must be an iterable of batch requests (BatchRequest, "
+                        f"tuples or dicts), got {type(requests).__name__}.")
+    items = [as_request(item, f"requests[{index}]") for index, item in enumerate(requests)]
+    return Batch(requests=items, max_concurrency=max_concurrency, fail_fast=fail_fast,
+                 run_config=run_config,
+                 run_timeout=check_seconds(run_timeout, "run_timeout", zero=True))
+
+
+async def run_batch(runner: Runner, batch: Batch) -> list[BatchResult]:
+    """Run every request, at most ``max_concurrency`` at once; results in request order."""
+    results = [BatchResult(request=r) for r in batch.requests]
+    limiter = trio.CapacityLimiter(batch.max_concurrency)
     started = [False] * len(results)
+    fail_fast = batch.fail_fast
 
     async def one(result: BatchResult, slot: object, nursery: trio.Nursery) -> None:
         request = result.request
@@ -107,7 +145,7 @@ async def run_batch(
             gen = runner.run_async(user_id=request.user_id, session_id=request.session_id,
                                    new_message=request.new_message,
                                    state_delta=request.state_delta,
-                                   run_config=run_config, timeout=run_timeout)
+                                   run_config=batch.run_config, timeout=batch.run_timeout)
             async with aclosing(gen) as events:
                 async for event in events:
                     result.events.append(event)

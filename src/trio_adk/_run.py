@@ -14,6 +14,7 @@ import trio
 from google.genai import types
 
 from trio_adk._utils._cancel import CLEANUP_GRACE, cancelled_from_outside, leaked_cancel
+from trio_adk._utils._checks import check_user_message
 from trio_adk._utils._copy import copy_content, copy_state
 from trio_adk._utils._rendezvous import ConsumerGone, Rendezvous
 from trio_adk.agents._base_agent import BaseAgent, reap_children
@@ -221,19 +222,17 @@ class Run:
             await self._invoke_live()
             return
         request = self.request
-        message = request.new_message
-        _check_message(message)
+        message = request.new_message  # checked by the runner when the run was asked for
+        assert message is not None
         ctx = await self._open_invocation(user_content=message)
         plugins = ctx.plugin_manager
         run_config = ctx.run_config
 
-        assert message is not None
         replaced = await plugins.run_on_user_message_callback(
             invocation_context=ctx, user_message=message)
         if replaced is not None:
-            _check_message(replaced)
-            message = replaced
-        assert message is not None
+            message = check_user_message(
+                replaced, "the message returned by on_user_message_callback")
         # The message passes from the caller to storage: keep our own copy (role 'user').
         message = copy_content(message, role="user")
         if run_config.save_input_blobs_as_artifacts:
@@ -335,21 +334,6 @@ def _current_token() -> trio.lowlevel.TrioToken | None:
         return trio.lowlevel.current_trio_token()
     except RuntimeError:
         return None
-
-
-def _check_message(message: types.Content | None) -> None:
-    if message is None:
-        raise ValueError(
-            "Running an agent requires a new_message: pass "
-            "new_message=types.Content(role='user', parts=[types.Part(text=...)])."
-        )
-    if not message.parts:
-        raise ValueError("No parts in the new_message.")
-    if any(part.function_call is not None for part in message.parts):
-        raise ValueError(
-            "User message cannot contain function calls: a function call comes from the "
-            "model. Send the tool's result as a function_response part instead."
-        )
 
 
 async def _load_session(runner: Runner, request: RunRequest) -> Session:

@@ -14,13 +14,20 @@ import sniffio
 import trio
 from google.genai import types
 
-from trio_adk._batch import BatchResult, run_batch
+from trio_adk._batch import BatchResult, prepare_batch, run_batch
 from trio_adk._bridges._asyncio_guest import run_in_trio, stream_asyncio
 from trio_adk._bridges._sync_thread import call_sync, stream_sync
 from trio_adk._bridges._trio import stream_trio
 from trio_adk._run import Run, RunRequest
 from trio_adk._session_gate import SessionGates
 from trio_adk._utils._cancel import CLEANUP_GRACE
+from trio_adk._utils._checks import (
+    check_id,
+    check_instance,
+    check_seconds,
+    check_state,
+    check_user_message,
+)
 from trio_adk.agents._base_agent import BaseAgent
 from trio_adk.agents._live_request_queue import LiveRequestQueue
 from trio_adk.agents._llm_agent import LlmAgent
@@ -92,8 +99,7 @@ class Runner:
         plugin_close_timeout: float = 5.0,
         session_concurrency: Literal["queue", "reject"] = "queue",
     ) -> None:
-        if not isinstance(app_name, str) or not app_name:
-            raise ValueError("Runner needs a non-empty app_name.")
+        check_id(app_name, "app_name")
         if agent is None:
             raise ValueError("Runner needs an agent: pass agent=<your root agent>.")
         if not isinstance(agent, BaseAgent):
@@ -102,6 +108,18 @@ class Runner:
             )
         if session_service is None:
             raise ValueError("Runner needs a session_service, e.g. InMemorySessionService().")
+        check_instance(session_service, BaseSessionService, "session_service")
+        for value, kind, what in (
+            (artifact_service, BaseArtifactService, "artifact_service"),
+            (memory_service, BaseMemoryService, "memory_service"),
+            (credential_service, BaseCredentialService, "credential_service"),
+        ):
+            if value is not None:
+                check_instance(value, kind, what)
+        if not isinstance(auto_create_session, bool):
+            raise TypeError(f"auto_create_session must be True or False, got "
+                            f"{auto_create_session!r}.")
+        check_seconds(plugin_close_timeout, "plugin_close_timeout", optional=False)
         self.app_name = app_name
         self.agent = agent
         self.artifact_service = artifact_service
@@ -163,8 +181,15 @@ class Runner:
         (trio then runs as a guest on the caller's loop; anyio works on either backend);
         the caller's library is detected when this method is called.  Non-partial events
         are persisted before they are yielded, and the agent waits for you to take each
-        event.  Errors (a missing session, a bad message, an agent failure) are raised
-        from the iteration after the events produced before them.
+        event.  Errors (a missing session, an agent failure) are raised from the
+        iteration after the events produced before them.
+
+        ``new_message`` is a ``types.Content`` or, for plain user text, a ``str``.  Ids
+        are used exactly as given (non-empty ``str``, at most 128 characters, no
+        surrounding whitespace); ``state_delta`` holds JSON values; ``timeout`` is a
+        finite number of seconds (0 times out at once).  Arguments are checked when this
+        method is called: a bad one raises ``TypeError`` or ``ValueError`` naming it,
+        before a run starts and before anything is stored.
 
         Cancellation: leaving the loop early (``break`` under ``contextlib.aclosing``,
         ``aclose()``) or being cancelled (``trio.fail_after`` / ``asyncio.timeout`` around
@@ -222,25 +247,28 @@ class Runner:
         loop), as for :meth:`run_async`.
 
         Raises:
-            ValueError: neither ``session`` nor both ids given; no queue given.
+            TypeError, ValueError: a bad argument (checked as for :meth:`run_async`,
+                when this method is called); no ids and no ``session``; no queue.
             SessionNotFoundError: no such session (unless ``auto_create_session``).
         """
         if session is not None:
             warnings.warn(
                 "The `session` parameter is deprecated. Please use `user_id` and "
                 "`session_id` instead.", DeprecationWarning, stacklevel=2)
+            check_instance(session, Session, "session")
             user_id, session_id = session.user_id, session.id
-        elif not user_id or not session_id:
+        elif user_id is None or session_id is None:
             raise ValueError("Either session or user_id and session_id must be provided.")
         if live_request_queue is None:
-            raise ValueError("live_request_queue is required for run_live.")
-        if not isinstance(live_request_queue, LiveRequestQueue):
-            raise TypeError("live_request_queue must be a LiveRequestQueue, got "
-                            f"{type(live_request_queue).__name__}.")
+            raise ValueError("live_request_queue is required for run_live: pass "
+                             "live_request_queue=LiveRequestQueue().")
+        check_instance(live_request_queue, LiveRequestQueue, "live_request_queue")
         request = RunRequest(
-            user_id=user_id, session_id=session_id, new_message=None,
-            run_config=_live_run_config(run_config or RunConfig(), self.agent),
-            timeout=timeout, live_request_queue=live_request_queue, session=session)
+            user_id=check_id(user_id, "user_id"), session_id=check_id(session_id, "session_id"),
+            new_message=None,
+            run_config=_live_run_config(_run_config(run_config), self.agent),
+            timeout=check_seconds(timeout, "timeout", zero=True),
+            live_request_queue=live_request_queue, session=session)
         return self._stream(request)
 
     def _stream(self, request: RunRequest) -> AsyncGenerator[Event, None]:
@@ -269,6 +297,7 @@ class Runner:
         cleanup; ``after_run_callback`` still runs.  Agent errors are re-raised here after
         the events before them; a failure that is not an ``Exception`` arrives as
         ``RuntimeError`` chained to it.  ``KeyboardInterrupt`` cancels the run cleanly.
+        Arguments are checked when this method is called, as for :meth:`run_async`.
         """
         return stream_sync(self, _request(user_id, session_id, new_message, state_delta,
                                           run_config, timeout))
@@ -290,15 +319,16 @@ class Runner:
         in request order, each with its events or its error; a failing request does not
         cancel the others unless ``fail_fast=True`` (the others then end with
         ``BatchCancelledError``).  ``run_timeout`` (seconds) applies to each run.
-        Cancelling the call cancels every run.  Await from trio or asyncio.
+        Cancelling the call cancels every run.  Await from trio or asyncio.  Every
+        request and option is checked when this method is called, before any request
+        runs: a bad one raises ``TypeError``/``ValueError`` naming it
+        (``requests[3].session_id ...``).
         """
+        batch = prepare_batch(requests, max_concurrency=max_concurrency, fail_fast=fail_fast,
+                              run_config=run_config, run_timeout=run_timeout)
         if _caller_library() == "asyncio":
-            return await run_in_trio(run_batch, self, requests, max_concurrency=max_concurrency,
-                                     fail_fast=fail_fast, run_config=run_config,
-                                     run_timeout=run_timeout)
-        return await run_batch(self, requests, max_concurrency=max_concurrency,
-                               fail_fast=fail_fast, run_config=run_config,
-                               run_timeout=run_timeout)
+            return await run_in_trio(run_batch, self, batch)
+        return await run_batch(self, batch)
 
     def run_batch(
         self,
@@ -315,9 +345,9 @@ class Runner:
         thread whose asyncio loop is running, but not inside a trio task.  Ctrl-C cancels
         every run of the batch and waits for their cleanup before propagating.
         """
-        return call_sync(run_batch, self, list(requests), max_concurrency=max_concurrency,
-                         fail_fast=fail_fast, run_config=run_config, run_timeout=run_timeout,
-                         what="Runner.run_batch()")
+        batch = prepare_batch(requests, max_concurrency=max_concurrency, fail_fast=fail_fast,
+                              run_config=run_config, run_timeout=run_timeout)
+        return call_sync(run_batch, self, batch, what="Runner.run_batch()")
 
     # ---- closing ------------------------------------------------------------------------
 
@@ -445,12 +475,24 @@ class InMemoryRunner(Runner):
         )
 
 
-def _request(user_id: str, session_id: str, new_message: types.Content | None,
-             state_delta: dict[str, Any] | None, run_config: RunConfig | None,
-             timeout: float | None) -> RunRequest:
-    return RunRequest(user_id=user_id, session_id=session_id, new_message=new_message,
-                      state_delta=state_delta, run_config=run_config or RunConfig(),
-                      timeout=timeout)
+def _request(user_id: Any, session_id: Any, new_message: Any, state_delta: Any,
+             run_config: Any, timeout: Any) -> RunRequest:
+    """The checked request of ``run`` / ``run_async``: every argument is checked here,
+    when the method is called, before a run is registered or anything stored."""
+    return RunRequest(user_id=check_id(user_id, "user_id"),
+                      session_id=check_id(session_id, "session_id"),
+                      new_message=check_user_message(new_message),
+                      state_delta=check_state(state_delta, "state_delta"),
+                      run_config=_run_config(run_config),
+                      timeout=check_seconds(timeout, "timeout", zero=True))
+
+
+def _run_config(value: Any) -> RunConfig:
+    if value is None:
+        return RunConfig()
+    hint = "build one with RunConfig(**your_dict)" if isinstance(value, dict) else ""
+    check_instance(value, RunConfig, "run_config", hint)
+    return value  # type: ignore[no-any-return]
 
 
 def _live_run_config(run_config: RunConfig, root: BaseAgent) -> RunConfig:

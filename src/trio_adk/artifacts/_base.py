@@ -8,6 +8,7 @@ from typing import Any
 from google.genai import types
 
 from trio_adk._bridges._anywhere import wrap_coroutine_methods
+from trio_adk._utils._checks import check_filename, check_id, check_instance
 
 
 class BaseArtifactService(abc.ABC):
@@ -18,10 +19,13 @@ class BaseArtifactService(abc.ABC):
     are shared by all of that user's sessions in the app (the prefix stays part of the
     name).
 
-    All methods are coroutines awaited from trio tasks, normally on the trio thread
-    that runs the runner.  Implementations that block (files, cloud storage) must do
-    so in ``trio.to_thread.run_sync``, never on the event loop, and must keep a
-    cancelled save all-or-nothing.
+    All methods are coroutines awaited from trio tasks, normally on the trio thread that
+    runs the runner.  Their arguments are checked when they are called, for every subclass
+    (ids as for sessions; a filename is a non-empty ``str`` without control characters;
+    ``version`` an ``int``; ``artifact`` a ``types.Part``): a bad one raises
+    ``TypeError``/``ValueError`` naming it, before anything is stored.  Implementations that
+    block (files, cloud storage) must do so in ``trio.to_thread.run_sync``, never on the
+    event loop, and must keep a cancelled save all-or-nothing.
     """
 
     _ANYWHERE = (
@@ -34,8 +38,9 @@ class BaseArtifactService(abc.ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # Overrides stay awaitable from asyncio code too (run in the trio guest).
-        wrap_coroutine_methods(cls, cls._ANYWHERE)
+        # Overrides stay awaitable from asyncio code too (run in the trio guest), and
+        # their arguments are checked when they are called.
+        wrap_coroutine_methods(cls, cls._ANYWHERE, _CHECKS)
 
     @abc.abstractmethod
     async def save_artifact(
@@ -80,4 +85,50 @@ class BaseArtifactService(abc.ABC):
         """Return the versions of ``filename`` in ascending order (empty if none)."""
 
 
-wrap_coroutine_methods(BaseArtifactService, BaseArtifactService._ANYWHERE)
+# Argument checks, one per method, with the method's parameters (extra ones ignored).
+
+def _check_scope(app_name: Any, user_id: Any, session_id: Any) -> None:
+    check_id(app_name, "app_name")
+    check_id(user_id, "user_id")
+    check_id(session_id, "session_id")
+
+
+def _check_save(self: object, *, app_name: Any = None, user_id: Any = None,
+                session_id: Any = None, filename: Any = None, artifact: Any = None,
+                **_: Any) -> None:
+    _check_scope(app_name, user_id, session_id)
+    check_filename(filename)
+    check_instance(artifact, types.Part, "artifact",
+                   "wrap data as types.Part(inline_data=types.Blob(data=..., mime_type=...))"
+                   " or text as types.Part(text=...)")
+
+
+def _check_load(self: object, *, app_name: Any = None, user_id: Any = None,
+                session_id: Any = None, filename: Any = None, version: Any = None,
+                **_: Any) -> None:
+    _check_scope(app_name, user_id, session_id)
+    check_filename(filename)
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise TypeError(f"version must be an int or None (the latest), got {version!r}.")
+
+
+def _check_keys(self: object, *, app_name: Any = None, user_id: Any = None,
+                session_id: Any = None, **_: Any) -> None:
+    _check_scope(app_name, user_id, session_id)
+
+
+def _check_file(self: object, *, app_name: Any = None, user_id: Any = None,
+                session_id: Any = None, filename: Any = None, **_: Any) -> None:
+    _check_scope(app_name, user_id, session_id)
+    check_filename(filename)
+
+
+_CHECKS = {
+    "save_artifact": _check_save,
+    "load_artifact": _check_load,
+    "list_artifact_keys": _check_keys,
+    "delete_artifact": _check_file,
+    "list_versions": _check_file,
+}
+
+wrap_coroutine_methods(BaseArtifactService, BaseArtifactService._ANYWHERE, _CHECKS)

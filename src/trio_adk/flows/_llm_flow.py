@@ -114,13 +114,14 @@ async def _next_response(
     if budget is None:
         return await anext(responses), None
     start = trio.current_time()
-    with trio.move_on_after(budget) as scope:
-        response = await anext(responses)
-    if scope.cancelled_caught:
-        raise TimeoutError(
-            "The model call took longer than RunConfig.model_call_timeout allows."
-        )
-    return response, budget - (trio.current_time() - start)
+    if budget > 0:
+        with trio.move_on_after(budget) as scope:
+            response = await anext(responses)
+        if not scope.cancelled_caught:
+            return response, budget - (trio.current_time() - start)
+    # Out of time: the budget ran out while waiting, or before this response (a model
+    # that overran it without a checkpoint, or a timeout of 0).
+    raise TimeoutError("The model call took longer than RunConfig.model_call_timeout allows.")
 
 
 async def _after_model(

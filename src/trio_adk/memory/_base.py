@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 from google.genai import types
 
 from trio_adk._bridges._anywhere import wrap_coroutine_methods
+from trio_adk._utils._checks import check_id, check_instance
 from trio_adk._utils._model import ModelMixin
-
-if TYPE_CHECKING:
-    from trio_adk.sessions._session import Session
+from trio_adk.sessions._session import Session
 
 
 @attrs.define(kw_only=True)
@@ -49,8 +48,9 @@ class BaseMemoryService(abc.ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # Overrides stay awaitable from asyncio code too (run in the trio guest).
-        wrap_coroutine_methods(cls, cls._ANYWHERE)
+        # Overrides stay awaitable from asyncio code too (run in the trio guest), and
+        # their arguments are checked when they are called.
+        wrap_coroutine_methods(cls, cls._ANYWHERE, _CHECKS)
 
     @abc.abstractmethod
     async def add_session_to_memory(self, session: Session) -> None:
@@ -63,4 +63,18 @@ class BaseMemoryService(abc.ABC):
         """Return the memories of ``app_name``/``user_id`` relevant to ``query``."""
 
 
-wrap_coroutine_methods(BaseMemoryService, BaseMemoryService._ANYWHERE)
+def _check_add(self: object, session: Any = None, *_: Any, **__: Any) -> None:
+    check_instance(session, Session, "session")
+
+
+def _check_search(self: object, *, app_name: Any = None, user_id: Any = None,
+                  query: Any = None, **_: Any) -> None:
+    check_id(app_name, "app_name")
+    check_id(user_id, "user_id")
+    if not isinstance(query, str):
+        raise TypeError(f"query must be a str, got {type(query).__name__}.")
+
+
+_CHECKS = {"add_session_to_memory": _check_add, "search_memory": _check_search}
+
+wrap_coroutine_methods(BaseMemoryService, BaseMemoryService._ANYWHERE, _CHECKS)

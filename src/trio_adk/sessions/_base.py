@@ -6,6 +6,12 @@ import abc
 from typing import Any
 
 from trio_adk._bridges._anywhere import wrap_coroutine_methods
+from trio_adk._utils._checks import (
+    check_id,
+    check_instance,
+    check_optional_id,
+    check_state,
+)
 from trio_adk._utils._copy import copy_value
 from trio_adk.events._event import Event
 from trio_adk.sessions._session import GetSessionConfig, ListSessionsResponse, Session
@@ -16,7 +22,11 @@ class BaseSessionService(abc.ABC):
     """Stores sessions, their events and their scoped state.
 
     All methods are coroutines meant to be awaited from trio tasks (asyncio callers are
-    served by the runner's bridge).  Implementations that block (files, databases) must
+    served by the runner's bridge).  Their arguments are checked when they are called,
+    for every subclass: ids are non-empty ``str`` of at most 128 characters without
+    surrounding whitespace, used exactly as given; ``create_session``'s ``state`` holds
+    JSON values.  A bad argument raises ``TypeError``/``ValueError`` naming it, before
+    anything is stored.  Implementations that block (files, databases) must
     do so in ``trio.to_thread.run_sync`` with a limiter, never on the event loop.
     Cancellation: an append that is cancelled either stored the event or did not; it
     never stores half of one.
@@ -33,8 +43,9 @@ class BaseSessionService(abc.ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # Overrides stay awaitable from asyncio code too (run in the trio guest).
-        wrap_coroutine_methods(cls, cls._ANYWHERE)
+        # Overrides stay awaitable from asyncio code too (run in the trio guest), and
+        # their arguments are checked when they are called, before anything is stored.
+        wrap_coroutine_methods(cls, cls._ANYWHERE, _CHECKS)
 
     @abc.abstractmethod
     async def create_session(
@@ -117,4 +128,50 @@ class BaseSessionService(abc.ABC):
                 session.state[key] = copy_value(value)
 
 
-wrap_coroutine_methods(BaseSessionService, BaseSessionService._ANYWHERE)
+# Argument checks, one per method, with the method's parameters (extra ones ignored).
+
+def _check_create(self: object, *, app_name: Any = None, user_id: Any = None,
+                  state: Any = None, session_id: Any = None, **_: Any) -> None:
+    check_id(app_name, "app_name")
+    check_id(user_id, "user_id")
+    check_state(state, "state")
+    check_optional_id(session_id, "session_id", none_means="a generated id")
+
+
+def _check_get(self: object, *, app_name: Any = None, user_id: Any = None,
+               session_id: Any = None, config: Any = None, **_: Any) -> None:
+    check_id(app_name, "app_name")
+    check_id(user_id, "user_id")
+    check_id(session_id, "session_id")
+    if config is not None:
+        check_instance(config, GetSessionConfig, "config")
+
+
+def _check_list(self: object, *, app_name: Any = None, user_id: Any = None,
+                **_: Any) -> None:
+    check_id(app_name, "app_name")
+    check_optional_id(user_id, "user_id", none_means="every user")
+
+
+def _check_delete(self: object, *, app_name: Any = None, user_id: Any = None,
+                  session_id: Any = None, **_: Any) -> None:
+    check_id(app_name, "app_name")
+    check_id(user_id, "user_id")
+    check_id(session_id, "session_id")
+
+
+def _check_append(self: object, session: Any = None, event: Any = None, *_: Any,
+                  **__: Any) -> None:
+    check_instance(session, Session, "session")
+    check_instance(event, Event, "event")
+
+
+_CHECKS = {
+    "create_session": _check_create,
+    "get_session": _check_get,
+    "list_sessions": _check_list,
+    "delete_session": _check_delete,
+    "append_event": _check_append,
+}
+
+wrap_coroutine_methods(BaseSessionService, BaseSessionService._ANYWHERE, _CHECKS)

@@ -69,10 +69,10 @@ class InMemorySessionService(BaseSessionService):
     ) -> Session:
         """Create and store a session; return a copy with app/user state merged in.
 
-        The id is ``session_id`` stripped of whitespace, or a fresh uuid4 when that is
-        empty or None.  The initial ``state`` is split by prefix: ``app:`` and ``user:``
-        keys update the shared app/user state (prefix stripped), ``temp:`` keys are
-        dropped, the rest belong to the session.
+        The id is ``session_id`` exactly as given, or a fresh uuid4 when it is None.  The
+        initial ``state`` is split by prefix: ``app:`` and ``user:`` keys update the shared
+        app/user state (prefix stripped), ``temp:`` keys are dropped, the rest belong to the
+        session.
 
         Raises:
             AlreadyExistsError: this user already has a session with that id.
@@ -80,9 +80,7 @@ class InMemorySessionService(BaseSessionService):
         Called from the trio thread of the run; does not suspend, so cancellation
         either finds it done or not started.
         """
-        sid = session_id.strip() if session_id else ""
-        if not sid:
-            sid = str(uuid.uuid4())
+        sid = session_id if session_id is not None else str(uuid.uuid4())
         user_sessions = self.sessions.setdefault(app_name, {}).setdefault(user_id, {})
         if sid in user_sessions:
             raise AlreadyExistsError(f"Session with id {sid} already exists.")
