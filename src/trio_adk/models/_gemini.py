@@ -8,9 +8,10 @@ import logging
 import os
 import random
 import threading
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterator
 from contextlib import AbstractAsyncContextManager, aclosing
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 import trio
@@ -31,10 +32,12 @@ from trio_adk.models._registry import LLMRegistry
 from trio_adk.models._sse import SSETruncatedError, aiter_sse
 from trio_adk.models._stream_aggregator import StreamAggregator
 from trio_adk.models._wire import (
+    display_url,
     generate_content_body,
     model_path,
     parse_error,
     parse_response,
+    redirect_error,
     retry_delay,
     stream_error,
 )
@@ -119,13 +122,22 @@ class Gemini(BaseLlm):
       than the server asked would fail again and spend quota.  A stream is retried only
       before its first chunk.
     * :class:`~trio_adk.errors.ModelConnectionError`: the service could not be reached
-      after the retries.
+      after the retries, or it answered with a redirect (any 3xx, never retried).
+      Redirects are not followed: the Gemini API never redirects, so one means a
+      misconfigured base URL or proxy, and following it would send the API key to
+      whatever server the ``Location`` names.  The message names the status and the
+      redirect's origin.
     * :class:`~trio_adk.errors.ModelResponseError`: a 200 whose body is not JSON, is JSON
       of the wrong shape (not a ``GenerateContentResponse``), or cannot be decoded; for
       streams also any such chunk, a stream cut off inside an event or broken after it
       started, and a stream that ends without a ``finishReason`` (a cut-off reply: only a
       blocked prompt, ``promptFeedback.blockReason``, may end without one).  Never
       retried, never a silently truncated reply.
+
+    Credentials: the API key travels only in the ``x-goog-api-key`` header of requests to
+    the configured base URL (Live: the WebSocket handshake to the same host).  It is not
+    in ``repr()``, not in ``model_dump()``, not in error messages or log lines; URLs in
+    messages are shown without ``user:password@`` and query.
 
     Cancellation closes the request's connection and is never retried.  One HTTP client
     is opened lazily per trio run (sync ``run()`` and asyncio callers use their own trio
@@ -136,7 +148,7 @@ class Gemini(BaseLlm):
     """
 
     model: str = "gemini-2.0-flash"
-    api_key: str | None = Field(default=None, repr=False)
+    api_key: str | None = Field(default=None, repr=False, exclude=True)
     base_url: str | None = None
     api_version: str = "v1beta"
     retry_attempts: int = 3
@@ -164,16 +176,18 @@ class Gemini(BaseLlm):
         return (base or DEFAULT_BASE_URL).rstrip("/"), key
 
     def _url(self, method: str) -> str:
-        base, _ = self._settings()
+        """The endpoint URL, without any ``user:password@`` (see :meth:`_auth`)."""
+        base, _ = _split_userinfo(self._settings()[0])
         return f"{base}/{self.api_version}/{model_path(self.model)}:{method}"
 
-    def _headers(self) -> dict[str, str]:
-        _, key = self._settings()
-        headers = {"content-type": "application/json", "user-agent": _USER_AGENT,
-                   "x-goog-api-client": _USER_AGENT}
-        if key:
-            headers["x-goog-api-key"] = key
-        return headers
+    def _auth(self) -> _Credentials:
+        """The request credentials: the API key, and a base URL's ``user:password@``.
+
+        They travel as an ``httpx.Auth`` rather than in the URL or a headers argument, so
+        neither httpx's request log line nor the locals of a traceback show them.
+        """
+        base, key = self._settings()
+        return _Credentials(key, _split_userinfo(base)[1])
 
     # ---- the HTTP client (one per trio run) -------------------------------------------
 
@@ -194,7 +208,8 @@ class Gemini(BaseLlm):
             if owner is not None and not owner.retired:
                 return owner
             timeout = httpx.Timeout(self.request_timeout, connect=30.0)
-            owner = _ClientOwner(httpx.AsyncClient(timeout=timeout, follow_redirects=True),
+            # follow_redirects=False: a redirect is an error (see the class docstring).
+            owner = _ClientOwner(httpx.AsyncClient(timeout=timeout, follow_redirects=False),
                                  owners, lock)
             owners[token] = owner
         trio.lowlevel.spawn_system_task(owner.own, name="trio_adk.gemini-http-client")
@@ -229,6 +244,13 @@ class Gemini(BaseLlm):
                     owner.token.run_sync_soon(owner.retire)
                 except trio.RunFinishedError:
                     pass
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # api_key is left out by its field; a base URL's user:password@ is masked.
+        for name, value in super().__repr_args__():
+            if name == "base_url" and isinstance(value, str):
+                value = _mask_userinfo(value)
+            yield name, value
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Gemini:
         # The HTTP clients belong to this object; a copy opens its own.
@@ -280,7 +302,11 @@ class Gemini(BaseLlm):
             attempt += 1
             try:
                 with self._owner().request() as client:
-                    response = await client.post(url, json=body, headers=self._headers())
+                    response = await client.post(url, json=body, headers=_HEADERS,
+                                                 auth=self._auth())
+                if 300 <= response.status_code < 400:
+                    raise redirect_error(response.status_code,
+                                         response.headers.get("location"), url)
                 if response.status_code != 200:
                     raise parse_error(response.status_code, response.content)
                 try:
@@ -303,8 +329,12 @@ class Gemini(BaseLlm):
             try:
                 with self._owner().request() as client:
                     async with client.stream(
-                        "POST", url, params={"alt": "sse"}, json=body, headers=self._headers()
+                        "POST", url, params={"alt": "sse"}, json=body, headers=_HEADERS,
+                        auth=self._auth(),
                     ) as response:
+                        if 300 <= response.status_code < 400:
+                            raise redirect_error(response.status_code,
+                                                 response.headers.get("location"), url)
                         if response.status_code != 200:
                             raise parse_error(response.status_code, await response.aread())
                         async for event in aiter_sse(response.aiter_bytes()):
@@ -334,8 +364,8 @@ class Gemini(BaseLlm):
             if isinstance(exc, httpx.TransportError):
                 url = exc.request.url if _has_request(exc) else self._url("generateContent")
                 raise ModelConnectionError(
-                    f"The request to Gemini ({url}) failed after {attempt} attempt(s): "
-                    f"{type(exc).__name__}: {exc}") from exc
+                    f"The request to Gemini ({display_url(url)}) failed after {attempt} "
+                    f"attempt(s): {type(exc).__name__}: {exc}") from exc
             raise exc
         delay = retry_delay(exc) if isinstance(exc, genai_errors.APIError) else None
         if delay is not None and delay > self.retry_max_delay:
@@ -350,6 +380,49 @@ class Gemini(BaseLlm):
         _log.info("Gemini call failed (%r); retrying in %.2f s (attempt %d of %d).", exc,
                   delay, attempt + 1, self.retry_attempts)
         await trio.sleep(delay)
+
+
+_HEADERS = {"content-type": "application/json", "user-agent": _USER_AGENT,
+            "x-goog-api-client": _USER_AGENT}
+
+
+class _Credentials(httpx.Auth):
+    """Puts the API key (``x-goog-api-key``) and basic-auth userinfo on a request; its
+    repr shows neither."""
+
+    def __init__(self, key: str | None, userinfo: tuple[str, str] | None) -> None:
+        self._key = key
+        self._basic = None if userinfo is None else httpx.BasicAuth(*userinfo)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._key:
+            request.headers["x-goog-api-key"] = self._key
+        if self._basic is not None:
+            yield from self._basic.auth_flow(request)
+        else:
+            yield request
+
+    def __repr__(self) -> str:
+        return "<Gemini credentials>"
+
+
+def _split_userinfo(base: str) -> tuple[str, tuple[str, str] | None]:
+    """``http://u:p@h/x`` -> ``("http://h/x", ("u", "p"))``; other URLs pass through."""
+    parts = urlsplit(base)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at:
+        return base, None
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=hostport)), (unquote(user), unquote(password))
+
+
+def _mask_userinfo(url: str) -> str:
+    """``http://u:p@h/x`` -> ``http://***@h/x``; other URLs pass through."""
+    stripped, userinfo = _split_userinfo(url)
+    if userinfo is None:
+        return url
+    parts = urlsplit(stripped)
+    return urlunsplit(parts._replace(netloc=f"***@{parts.netloc}"))
 
 
 def _has_request(exc: httpx.TransportError) -> bool:

@@ -41,9 +41,11 @@ from trio_adk.models._wire import (
     _speech_config,
     _system_instruction,
     _tools,
+    display_url,
     model_path,
     parse_error,
     prune,
+    redirect_error,
 )
 
 if TYPE_CHECKING:
@@ -120,7 +122,8 @@ def live_url(base_url: str, api_version: str = DEFAULT_LIVE_API_VERSION, *,
     """The Live endpoint for a REST base URL.
 
     ``http`` becomes ``ws`` and ``https`` becomes ``wss`` (``ws``/``wss`` pass through);
-    a path in the base URL is kept.  ``ephemeral=True`` selects the
+    a path in the base URL is kept; a ``user:password@`` in it is dropped (the handshake
+    would not send it) along with any query.  ``ephemeral=True`` selects the
     ``BidiGenerateContentConstrained`` method used with ``auth_tokens/...`` keys.
 
     Raises:
@@ -129,9 +132,12 @@ def live_url(base_url: str, api_version: str = DEFAULT_LIVE_API_VERSION, *,
     parts = urlsplit(base_url.rstrip("/"))
     scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme.lower())
     if scheme is None or not parts.netloc:
-        raise ValueError(f"cannot derive a Live WebSocket URL from base URL {base_url!r}")
+        raise ValueError(
+            f"cannot derive a Live WebSocket URL from base URL {display_url(base_url)!r}: "
+            "it needs an http://, https://, ws:// or wss:// scheme and a host")
+    netloc = parts.netloc.rpartition("@")[2]
     method = "BidiGenerateContentConstrained" if ephemeral else "BidiGenerateContent"
-    return (f"{scheme}://{parts.netloc}{parts.path}/ws/google.ai.generativelanguage."
+    return (f"{scheme}://{netloc}{parts.path}/ws/google.ai.generativelanguage."
             f"{api_version}.GenerativeService.{method}")
 
 
@@ -272,6 +278,33 @@ class _Target:
                    host_header=shown if default else f"{shown}:{port}")
 
 
+class _LiveCredentials:
+    """The opening handshake's headers, the API key among them.
+
+    Kept in this object, whose repr shows no key, rather than in local variables, so a
+    traceback rendered with its frames' locals (``capture_locals``, error trackers) does
+    not show the key either.
+    """
+
+    __slots__ = ("_headers", "ephemeral")
+
+    def __init__(self, key: str | None) -> None:
+        self.ephemeral = bool(key and key.startswith(_EPHEMERAL_PREFIX))
+        """An ``auth_tokens/...`` ephemeral token (``BidiGenerateContentConstrained``)."""
+        agent = _USER_AGENT.encode()
+        self._headers = [(b"user-agent", agent), (b"x-goog-api-client", agent)]
+        if key:
+            self._headers.append((b"x-goog-api-key", key.encode()))
+            if self.ephemeral:
+                self._headers.append((b"authorization", f"Token {key}".encode()))
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return list(self._headers)
+
+    def __repr__(self) -> str:
+        return "<Gemini Live credentials>"
+
+
 def _default_ssl_context() -> ssl.SSLContext:
     cafile = os.environ.get("SSL_CERT_FILE")
     capath = os.environ.get("SSL_CERT_DIR")
@@ -315,7 +348,7 @@ async def _host_reader(scope: trio.CancelScope, *,
 
 
 async def _handshake(nursery: trio.Nursery, stream: _OwnedStream, target: _Target,
-                     headers: list[tuple[bytes, bytes]], options: GeminiLiveOptions
+                     credentials: _LiveCredentials, options: GeminiLiveOptions
                      ) -> trio_websocket.WebSocketConnection:
     """The WebSocket opening handshake; its reader task runs in ``nursery``."""
     opened: list[trio_websocket.WebSocketConnection] = []
@@ -323,7 +356,7 @@ async def _handshake(nursery: trio.Nursery, stream: _OwnedStream, target: _Targe
     async def open_websocket() -> None:
         opened.append(await trio_websocket.wrap_client_stream(
             nursery, cast("Any", stream), target.host_header, target.resource,
-            extra_headers=headers, message_queue_size=options.message_queue_size,
+            extra_headers=credentials.headers(), message_queue_size=options.message_queue_size,
             max_message_size=options.max_message_size))
         race.cancel_scope.cancel()
 
@@ -341,8 +374,9 @@ async def _handshake(nursery: trio.Nursery, stream: _OwnedStream, target: _Targe
         "the WebSocket opening handshake")
 
 
-def _rejected(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    """The HTTP error a rejected WebSocket handshake stands for, if ``group`` holds one."""
+def _rejected(group: BaseExceptionGroup[BaseException], url: str) -> BaseException | None:
+    """The error a rejected WebSocket handshake stands for, if ``group`` holds one: the
+    google-genai HTTP error, or for a redirect (not followed) a ``ModelConnectionError``."""
     matched, _ = group.split(trio_websocket.ConnectionRejected)
     if matched is None:
         return None
@@ -350,6 +384,10 @@ def _rejected(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
     while isinstance(leaf, BaseExceptionGroup):
         leaf = leaf.exceptions[0]
     assert isinstance(leaf, trio_websocket.ConnectionRejected)
+    if 300 <= leaf.status_code < 400:
+        location = next((value.decode("latin-1") for name, value in leaf.headers or ()
+                         if name.lower() == b"location"), None)
+        return redirect_error(leaf.status_code, location, url)
     return parse_error(leaf.status_code, leaf.body or b"")
 
 
@@ -374,7 +412,9 @@ async def open_gemini_connection(model: Gemini, llm_request: LlmRequest,
         ModelConfigError: no API key and no base URL configured.
         ValueError: the request cannot be expressed as a Live setup (see
             :func:`build_setup`).
-        ModelConnectionError: the endpoint cannot be reached or hung up.
+        ModelConnectionError: the endpoint cannot be reached or hung up, or answered the
+            upgrade with a redirect (any 3xx; not followed, so the API key never reaches
+            another server).
         LiveTimeoutError: the connection or setup timed out.
         LiveConnectionClosedError: the server closed the WebSocket during setup
             (``code``/``reason`` say why, e.g. 1008 for an unknown model or a bad key).
@@ -383,18 +423,14 @@ async def open_gemini_connection(model: Gemini, llm_request: LlmRequest,
         google.genai.errors.ClientError / ServerError: the HTTP upgrade was refused.
     """
     options = options or GeminiLiveOptions()
-    base, key = model._settings()
+    # No local holds the key or the base URL (it may carry user:password@): see
+    # _LiveCredentials.
+    credentials = _LiveCredentials(model._settings()[1])
     model_name = llm_request.model or model.model
     setup = build_setup(llm_request, model_name)
-    ephemeral = bool(key and key.startswith(_EPHEMERAL_PREFIX))
-    url = live_url(base, options.resolved_api_version(), ephemeral=ephemeral)
+    url = live_url(model._settings()[0], options.resolved_api_version(),
+                   ephemeral=credentials.ephemeral)
     target = _Target.parse(url)
-    agent = _USER_AGENT.encode()
-    headers = [(b"user-agent", agent), (b"x-goog-api-client", agent)]
-    if key:
-        headers.append((b"x-goog-api-key", key.encode()))
-        if ephemeral:
-            headers.append((b"authorization", f"Token {key}".encode()))
 
     connect_deadline = trio.current_time() + options.connect_timeout
     stream: _OwnedStream | None = None
@@ -414,7 +450,7 @@ async def open_gemini_connection(model: Gemini, llm_request: LlmRequest,
             try:
                 reader_nursery = await nursery.start(_host_reader, reader_scope)
                 with trio.move_on_at(connect_deadline) as handshake_timer:
-                    websocket = await _handshake(reader_nursery, stream, target, headers,
+                    websocket = await _handshake(reader_nursery, stream, target, credentials,
                                                  options)
                 if handshake_timer.cancelled_caught:
                     raise LiveTimeoutError(f"The WebSocket handshake with {url} timed out "
@@ -432,7 +468,7 @@ async def open_gemini_connection(model: Gemini, llm_request: LlmRequest,
                 reader_scope.cancel()
                 nursery.cancel_scope.cancel()
     except BaseExceptionGroup as group:  # only the WebSocket reader task raises into it
-        http_error = _rejected(group)
+        http_error = _rejected(group, url)
         if http_error is not None:
             raise http_error from None
         raise

@@ -12,6 +12,7 @@ these functions around its HTTP requests.
 * :func:`parse_error`, :func:`stream_error` and :func:`retry_delay` map error bodies
   to the public ``google.genai.errors`` classes, so code written against ADK (for
   example ``except ClientError as e: if e.code == 429``) keeps working.
+* :func:`display_url` and :func:`redirect_error` keep credentials out of error messages.
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ import types as pytypes
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
 
 import attrs
 import pydantic
 import pydantic_core
 from google.genai import errors, types
+
+from trio_adk.errors import ModelConnectionError
 
 if TYPE_CHECKING:
     import httpx
@@ -764,3 +768,59 @@ def _duration_seconds(value: Any) -> float | None:
             return None
         return seconds if seconds >= 0 else None
     return None
+
+
+# ------------------------------------------------------------- URLs in error messages
+
+
+def display_url(url: object, *, origin_only: bool = False) -> str:
+    """``url`` as it may appear in an error message or a log line.
+
+    The ``user:password@`` part, the query and the fragment are left out (a credential
+    could be in any of them); ``origin_only=True`` leaves out the path as well, giving
+    ``scheme://host[:port]``.  Never raises: an unparseable URL gives ``"<unparseable
+    URL>"``.
+    """
+    try:
+        parts = urlsplit(str(url))
+        port = parts.port
+    except ValueError:
+        return "<unparseable URL>"
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port is None else f"{host}:{port}"
+    path = "" if origin_only else parts.path
+    return f"{parts.scheme}://{netloc}{path}" if parts.scheme else f"{netloc}{path}"
+
+
+def redirect_error(status: int, location: str | None, url: object) -> ModelConnectionError:
+    """The error for a redirect (any 3xx) that the request to ``url`` got (returned).
+
+    The Gemini API never redirects, so a redirect means a misconfigured base URL or
+    proxy; trio-adk follows none, so the API key never reaches another server.  The
+    message names the status and the origin the ``Location`` header points to (never
+    its path or query, nor any credential).
+    """
+    if location is None:
+        where = "without a Location header"
+    else:
+        try:
+            resolved = urljoin(str(url), location.strip())
+            usable = bool(urlsplit(resolved).hostname)
+        except ValueError:
+            usable = False
+        shown = display_url(resolved, origin_only=True) if usable else ""
+        if not usable or shown == "<unparseable URL>":
+            where = "to an unusable Location"
+        elif shown == display_url(url, origin_only=True):
+            where = f"back to the same server ({shown})"
+        else:
+            where = f"to another server, {shown}"
+    phrase = _reason_phrase(status)
+    return ModelConnectionError(
+        f"{display_url(url)} answered {status}{' ' + phrase if phrase else ''}: a redirect "
+        f"{where}. trio-adk follows no redirects (the API key must not reach another "
+        "server) and the Gemini API never redirects, so the base URL (base_url or "
+        "GOOGLE_GEMINI_BASE_URL) or a proxy in between is misconfigured: set base_url to "
+        "the address that serves the API itself.")
