@@ -22,6 +22,7 @@ from trio_adk.agents._invocation_context import InvocationContext, new_invocatio
 from trio_adk.agents._live_request_queue import LiveRequestQueue
 from trio_adk.agents._llm_agent import LlmAgent
 from trio_adk.agents._run_config import RunConfig
+from trio_adk.agents._tree import validate_tree
 from trio_adk.errors import SessionNotFoundError
 from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
@@ -35,6 +36,16 @@ _log = logging.getLogger("trio_adk")
 
 # Every run that has started and not finished, for leak checks in tests.
 ACTIVE_RUNS: weakref.WeakSet[Run] = weakref.WeakSet()
+
+# The runs the current code is part of, innermost last: set in each run's task, so its
+# agents, tools and callbacks (and the threads they start) see it.
+_ENCLOSING_RUNS: contextvars.ContextVar[tuple[Run, ...]] = contextvars.ContextVar(
+    "trio_adk_enclosing_runs", default=())
+
+
+def enclosing_runs() -> tuple[Run, ...]:
+    """The runs the calling code runs inside of (a tool, a callback, a nested run)."""
+    return _ENCLOSING_RUNS.get()
 
 
 
@@ -163,6 +174,7 @@ class Run:
             _log.warning("%r did not finish its cleanup within %.1f s.", self, grace)
 
     async def _drive(self) -> None:
+        _ENCLOSING_RUNS.set((*_ENCLOSING_RUNS.get(), self))  # this task's own context
         try:
             error: BaseException | None = None
             try:
@@ -218,6 +230,9 @@ class Run:
     # ---- the invocation ---------------------------------------------------------------
 
     async def _invoke(self) -> None:
+        # A tree changed since it was built (sub-agents or tools appended) is checked
+        # before anything is stored; unchanged, this costs a cached comparison.
+        validate_tree(self.runner.agent)
         if self.request.live:
             await self._invoke_live()
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from collections.abc import AsyncGenerator, Awaitable, Generator, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Coroutine, Generator, Iterable
 from types import TracebackType
 from typing import Any, Literal
 
@@ -18,7 +18,7 @@ from trio_adk._batch import BatchResult, prepare_batch, run_batch
 from trio_adk._bridges._asyncio_guest import run_in_trio, stream_asyncio
 from trio_adk._bridges._sync_thread import call_sync, stream_sync
 from trio_adk._bridges._trio import stream_trio
-from trio_adk._run import Run, RunRequest
+from trio_adk._run import Run, RunRequest, enclosing_runs
 from trio_adk._session_gate import SessionGates
 from trio_adk._utils._cancel import CLEANUP_GRACE
 from trio_adk._utils._checks import (
@@ -32,6 +32,7 @@ from trio_adk.agents._base_agent import BaseAgent
 from trio_adk.agents._live_request_queue import LiveRequestQueue
 from trio_adk.agents._llm_agent import LlmAgent
 from trio_adk.agents._run_config import RunConfig
+from trio_adk.agents._tree import validate_tree
 from trio_adk.artifacts._base import BaseArtifactService
 from trio_adk.artifacts._in_memory import InMemoryArtifactService
 from trio_adk.auth._base import BaseCredentialService
@@ -106,6 +107,7 @@ class Runner:
             raise TypeError(
                 f"Runner needs an agent (a BaseAgent such as LlmAgent), got {type(agent)!r}."
             )
+        validate_tree(agent)
         if session_service is None:
             raise ValueError("Runner needs a session_service, e.g. InMemorySessionService().")
         check_instance(session_service, BaseSessionService, "session_service")
@@ -361,7 +363,12 @@ class Runner:
         from the caller's cancellation and bounded in time.  Idempotent.
 
         ``await runner.close()`` from trio or asyncio; plain ``runner.close()`` from sync
-        code (outside any event loop) closes before returning.
+        code (outside any event loop) closes before returning, and returns a finished
+        coroutine, so ``asyncio.run(runner.close())`` and ``trio.run(runner.close)`` work
+        too.  Called from inside one of this runner's runs (a tool or a callback), it
+        cancels that run as well, closes everything else without waiting for it, and
+        returns; the run ends at its next checkpoint and its consumer gets
+        ``RunnerClosedError``.
         """
         library = _caller_library()
         if library == "trio":
@@ -384,13 +391,17 @@ class Runner:
                 while not self._close_done.is_set():
                     await trio.to_thread.run_sync(self._close_done.wait, 0.5)
             return
+        # A run that this close() is called from (a tool, a callback) cannot end before
+        # close() returns to it: it is cancelled, and ends at its next checkpoint.
+        inside = enclosing_runs()
         try:
             with trio.CancelScope(shield=True):
                 for run in runs:
                     run.cancel_by_runner()
                 deadline = trio.current_time() + CLEANUP_GRACE
                 for run in runs:  # one grace period for all runs, not one each
-                    await run.wait_finished(max(0.0, deadline - trio.current_time()))
+                    if run not in inside:
+                        await run.wait_finished(max(0.0, deadline - trio.current_time()))
                 await self._close_toolsets()
                 await self._close_models()
                 try:
@@ -516,12 +527,25 @@ def _caller_library() -> str | None:
         return None
 
 
-class _Done:
-    """An already-finished awaitable: what sync ``close()`` returns."""
+class _Done(Coroutine[Any, Any, None]):
+    """What sync ``close()`` returns: a coroutine that has finished already.
+
+    A real ``Coroutine``, so ``asyncio.run(runner.close())`` (the natural port of ADK
+    code) accepts it; awaiting it returns at once, and never awaiting it warns nothing.
+    """
 
     def __await__(self) -> Generator[Any, None, None]:
         return
         yield
+
+    def send(self, value: Any) -> Any:
+        raise StopIteration
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        raise typ if val is None else val
+
+    def close(self) -> None:
+        pass
 
 
 def _walk(agent: BaseAgent) -> list[BaseAgent]:
