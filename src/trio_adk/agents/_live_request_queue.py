@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from functools import partial
 
 import attrs
 import trio
@@ -43,15 +44,27 @@ class QueueFull(trio.WouldBlock):
     """
 
 
+def check_live_request(request: object) -> None:
+    """``send``/``asend`` take a ``LiveRequest``: a clear ``TypeError`` otherwise."""
+    if not isinstance(request, LiveRequest):
+        hint = ""
+        if isinstance(request, types.Blob):
+            hint = "; for media use send_realtime(blob)"
+        elif isinstance(request, types.Content | str):
+            hint = "; for a content turn use send_content(types.Content(...))"
+        raise TypeError(f"request must be a LiveRequest, got {type(request).__name__}{hint}.")
+
+
 class LiveRequestQueue:
     """A bounded FIFO of ``LiveRequest`` items feeding one live run.
 
     Build it anywhere, even outside an event loop and before any run.  The queue binds
     to the trio run that reads it (the first ``get()``, or an explicit ``bind()``).
 
-    Policy: the sync ``send_*`` methods never block.  On the reading run's thread, or
-    before the queue is bound, they queue directly and raise :class:`QueueFull` when
-    ``capacity`` requests are waiting (nothing already queued is dropped or reordered).
+    Policy: the sync ``send_*`` methods never block, from any thread.  They raise
+    :class:`QueueFull` in the calling thread when ``capacity`` requests are waiting
+    (sent and not yet taken by the run), and ``trio.ClosedResourceError`` after
+    ``close()``; a request they accept is delivered, in order, and never dropped.
     ``await asend(request)`` waits for room instead (backpressure).  ``close()`` ends
     the input: queued requests are still delivered, later sends raise
     ``trio.ClosedResourceError``, and once drained ``get()`` returns
@@ -59,23 +72,33 @@ class LiveRequestQueue:
 
     Threads and loops:
 
-    * ``send_*``, ``send``, ``close`` and ``closed``: from any thread.  From a thread
-      other than the bound run's thread they go through :meth:`send_threadsafe`
-      (fire-and-forget, FIFO), so an audio callback thread may call ``send_realtime``.
+    * ``send_*``, ``send``, ``send_threadsafe``, ``close`` and ``closed``: from any
+      thread.  From a thread other than the bound run's, an accepted request is handed
+      to that run in FIFO order (per producer thread), so an audio callback thread may
+      call ``send_realtime``.
     * ``asend`` and ``get``: awaitables for trio tasks, and for asyncio code served by
       trio-adk's guest run on the asyncio thread (``await queue.get()`` under
       ``asyncio.run`` works).  Not from other threads.
     """
 
     def __init__(self, capacity: int | float = DEFAULT_CAPACITY) -> None:
-        if capacity != math.inf and (not isinstance(capacity, int) or capacity < 1):
+        if capacity != math.inf and (isinstance(capacity, bool) or not isinstance(capacity, int)
+                                     or capacity < 1):
             raise ValueError(f"capacity must be a positive int or math.inf, got {capacity!r}.")
         self._capacity = capacity
-        self._send, self._receive = trio.open_memory_channel[LiveRequest](capacity)
+        # Unbounded underneath: room is counted in ``_waiting`` (requests accepted and
+        # not yet taken by ``get()``, including those still on their way from another
+        # thread), so an accepted request always fits when it arrives.
+        self._send, self._receive = trio.open_memory_channel[LiveRequest](math.inf)
+        self._waiting = 0
+        self._in_transit = 0  # accepted on another thread, not yet put
         self._closed = False
-        self._dropped = 0
+        self._drained = False  # ``get()`` has taken the end of input
+        # Where ``asend`` waits for room, and the trio run it waits in.
+        self._room: trio.lowlevel.ParkingLot | None = None
+        self._room_token: trio.lowlevel.TrioToken | None = None
         # The bound run: its token and the thread it runs on.  ``_lock`` protects the
-        # bound/not-bound decision (and direct sends made before binding).
+        # counts, the bound/not-bound decision and direct puts.
         self._lock = threading.Lock()
         self._token: trio.lowlevel.TrioToken | None = None
         self._thread_id: int | None = None
@@ -91,22 +114,14 @@ class LiveRequestQueue:
         return self._capacity
 
     @property
-    def dropped(self) -> int:
-        """Requests handed over fire-and-forget from another thread that could not be
-        queued (full or closed by then); each is logged."""
-        return self._dropped
-
-    @property
     def bound(self) -> bool:
         """True once a trio run reads this queue (see :meth:`bind`)."""
         return self._token is not None
 
     def __repr__(self) -> str:
-        stats = self._send.statistics()
         state = "closed" if self._closed else "open"
         bound = "bound" if self._token is not None else "unbound"
-        return (f"<LiveRequestQueue {state}, {bound}, {stats.current_buffer_used}/"
-                f"{self._capacity} queued, {self._dropped} dropped>")
+        return f"<LiveRequestQueue {state}, {bound}, {self._waiting}/{self._capacity} queued>"
 
     # -- binding ------------------------------------------------------------------
 
@@ -140,87 +155,86 @@ class LiveRequestQueue:
 
     # -- sending --------------------------------------------------------------------
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise trio.ClosedResourceError(
-                "LiveRequestQueue is closed: no more requests can be sent.")
+    def _closed_error(self) -> trio.ClosedResourceError:
+        return trio.ClosedResourceError(
+            "LiveRequestQueue is closed: no more requests can be sent.")
 
-    def _deliver(self, request: LiveRequest) -> None:
-        """Queue or close right here (on the bound run's thread, or unbound)."""
-        if request.close:
-            self._send.close()
-            return
-        try:
-            self._send.send_nowait(request)
-        except trio.WouldBlock:
-            raise QueueFull(
-                f"LiveRequestQueue is full ({self._capacity} requests waiting). Use "
-                "`await queue.asend(...)` to wait for room or a larger capacity."
-            ) from None
-        except trio.ClosedResourceError:
-            raise trio.ClosedResourceError(
-                "LiveRequestQueue is closed: no more requests can be sent.") from None
-
-    def _deliver_soon(self, request: LiveRequest) -> None:
-        """``run_sync_soon`` callback: never lets an exception escape (that would crash
-        the trio run); counts and logs what could not be queued."""
-        try:
-            self._deliver(request)
-        except Exception as exc:  # must not escape the callback
-            self._dropped += 1
-            n = self._dropped
-            if str(n).rstrip("0") == "1":  # log at 1, 10, 100, ...
-                _log.warning("LiveRequestQueue dropped a request sent from another "
-                             "thread (%d dropped so far): %s", n, exc)
-
-    def _route(self, request: LiveRequest, *, block: bool) -> None:
+    def _accept(self, request: LiveRequest) -> trio.lowlevel.TrioToken | None:
+        """Count ``request`` in, or raise; put it right here unless it must travel to
+        the bound run from this thread (then that run's token is returned)."""
         with self._lock:
+            if request.close:
+                if self._closed:
+                    return None
+                self._closed = True
+            else:
+                if self._closed:
+                    raise self._closed_error()
+                if self._waiting >= self._capacity:
+                    raise QueueFull(
+                        f"LiveRequestQueue is full ({self._capacity} requests waiting). "
+                        "Use `await queue.asend(...)` to wait for room, send less often, "
+                        "or build the queue with a larger capacity.")
+                self._waiting += 1
             token = self._foreign_token()
+            if token is None and request.close and self._in_transit:
+                # On the bound run's thread, with requests still on their way from
+                # another thread: the end of input goes behind them (FIFO).
+                token = self._token
             if token is None:
-                # Unbound or on the bound run's thread: queue directly.  Holding the
-                # lock keeps a concurrent bind() from starting to read mid-send.
-                self._deliver(request)
-                return
-            if not block:
-                try:
-                    token.run_sync_soon(self._deliver_soon, request)
-                except trio.RunFinishedError:
-                    self._unbind(token)
-                    self._deliver(request)
-                return
-        try:
-            trio.from_thread.run_sync(self._deliver, request, trio_token=token)
-        except trio.RunFinishedError:
-            with self._lock:
-                self._unbind(token)
-                self._deliver(request)
+                self._send.send_nowait(request)
+            else:
+                self._in_transit += 1
+            return token
+
+    def _put(self, request: LiveRequest) -> None:
+        """Put a request that travelled to the bound run's thread; never fails."""
+        with self._lock:
+            self._in_transit -= 1
+            self._send.send_nowait(request)
+
+    def _put_here(self, request: LiveRequest, token: trio.lowlevel.TrioToken) -> None:
+        """The bound run finished before the request reached it: put it directly."""
+        with self._lock:
+            self._in_transit -= 1
+            self._unbind(token)
+            self._send.send_nowait(request)
 
     def send_threadsafe(self, request: LiveRequest, *, block: bool = False) -> None:
         """Queue ``request`` from any thread (for producers on other threads).
 
-        From a thread other than the bound trio run's, the request is handed to that run
-        in FIFO order (order per producer thread is kept).  With ``block=False`` (the
-        default) this never waits: it is fire-and-forget, and a request that turns out
-        not to fit (``QueueFull``, or closed meanwhile) is counted in :attr:`dropped`
-        and logged instead of raised.  With ``block=True`` the calling thread waits
-        until the trio run has tried it (a round trip of about 0.1 ms) and
-        ``QueueFull``/``ClosedResourceError`` are raised here.  Not bound yet, or
-        called on the bound run's thread: queued directly, errors raised as for
-        :meth:`send`.  ``trio.ClosedResourceError`` is raised at once when ``close()``
-        was already called.
+        Raises :class:`QueueFull` (at capacity) or ``trio.ClosedResourceError`` (after
+        ``close()``) right here, in the calling thread; an accepted request is
+        delivered, in FIFO order per producer thread.  From a thread other than the
+        bound run's, ``block=False`` (the default) returns at once and the request
+        reaches the run shortly after; ``block=True`` waits until it is in the queue (a
+        round trip of about 0.1 ms).  ``LiveRequest(close=True)`` closes.
         """
-        if request.close:
-            self._close(block=block)
+        check_live_request(request)
+        token = self._accept(request)
+        if token is None:
             return
-        self._check_open()
-        self._route(request, block=block)
+        if block and self._foreign_token_now(token):
+            try:
+                trio.from_thread.run_sync(self._put, request, trio_token=token)
+            except trio.RunFinishedError:
+                self._put_here(request, token)
+            return
+        try:
+            token.run_sync_soon(self._put, request)
+        except trio.RunFinishedError:
+            self._put_here(request, token)
+
+    def _foreign_token_now(self, token: trio.lowlevel.TrioToken) -> bool:
+        # from_thread.run_sync cannot be called on the run's own thread.
+        return self._thread_id != threading.get_ident()
 
     def send(self, request: LiveRequest) -> None:
         """Queue ``request`` without blocking; ``LiveRequest(close=True)`` closes.
 
-        Raises :class:`QueueFull` when at capacity and ``trio.ClosedResourceError``
-        after ``close()``.  Any thread: from a thread other than the bound run's it is
-        ``send_threadsafe(request)`` (fire-and-forget, see there).
+        Raises :class:`QueueFull` when ``capacity`` requests are waiting and
+        ``trio.ClosedResourceError`` after ``close()``.  Any thread (see
+        :meth:`send_threadsafe`).
         """
         self.send_threadsafe(request)
 
@@ -232,50 +246,66 @@ class LiveRequestQueue:
         Cancellation while waiting: the request is not queued.  Raises
         ``trio.ClosedResourceError`` after ``close()`` (also if it closes while waiting).
         """
-        if request.close:
-            self.close()
-            return
-        self._check_open()
-        try:
-            await self._send.send(request)
-        except trio.ClosedResourceError:
-            raise trio.ClosedResourceError(
-                "LiveRequestQueue is closed: no more requests can be sent.") from None
+        while True:
+            try:
+                self.send_threadsafe(request)
+                return
+            except QueueFull:
+                if self._room is None:
+                    self._room = trio.lowlevel.ParkingLot()
+                    self._room_token = trio.lowlevel.current_trio_token()
+                await self._room.park()
 
     def send_content(self, content: types.Content) -> None:
         """Queue a content turn (any thread; see :meth:`send`)."""
-        self.send(LiveRequest(content=content))
+        if not isinstance(content, types.Content):
+            raise TypeError(f"send_content takes a types.Content, got {type(content).__name__}"
+                            "; for text use types.Content(role='user', parts=[types.Part("
+                            "text=...)]).")
+        self.send_threadsafe(LiveRequest(content=content))
 
     def send_realtime(self, blob: types.Blob) -> None:
         """Queue a realtime media chunk, audio or video (any thread; see :meth:`send`)."""
-        self.send(LiveRequest(blob=blob))
+        if not isinstance(blob, types.Blob):
+            raise TypeError(f"send_realtime takes a types.Blob, got {type(blob).__name__}; "
+                            "use types.Blob(data=pcm_bytes, mime_type='audio/pcm;rate=16000').")
+        self.send_threadsafe(LiveRequest(blob=blob))
 
     def send_activity_start(self) -> None:
         """Signal that the user started speaking (any thread; see :meth:`send`)."""
-        self.send(LiveRequest(activity_start=types.ActivityStart()))
+        self.send_threadsafe(LiveRequest(activity_start=types.ActivityStart()))
 
     def send_activity_end(self) -> None:
         """Signal that the user stopped speaking (any thread; see :meth:`send`)."""
-        self.send(LiveRequest(activity_end=types.ActivityEnd()))
+        self.send_threadsafe(LiveRequest(activity_end=types.ActivityEnd()))
 
     def send_audio_stream_end(self) -> None:
         """Signal that the audio stream ended (any thread; see :meth:`send`)."""
-        self.send(LiveRequest(audio_stream_end=True))
+        self.send_threadsafe(LiveRequest(audio_stream_end=True))
 
     def close(self) -> None:
         """End the input; idempotent and sticky.  Queued requests are still delivered.
 
-        Any thread: ``closed`` is true at once; from another thread the end of input is
-        handed to the bound run after the requests this thread sent before (FIFO).
+        Any thread: ``closed`` is true at once; the end of input reaches the run after
+        every request accepted before it.  Tasks waiting in ``asend`` get
+        ``trio.ClosedResourceError``.
         """
-        self._close(block=False)
+        self.send_threadsafe(LiveRequest(close=True))
+        self._wake_senders()
 
-    def _close(self, *, block: bool) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        self._route(LiveRequest(close=True), block=block)
+    def _wake_senders(self, count: int | None = None) -> None:
+        """Wake ``count`` tasks waiting in ``asend`` (all when None), from any thread."""
+        room, token = self._room, self._room_token
+        if room is None or token is None or not room.statistics().tasks_waiting:
+            return
+        wake = room.unpark_all if count is None else partial(room.unpark, count=count)
+        try:
+            if trio.lowlevel.in_trio_run() and trio.lowlevel.current_trio_token() is token:
+                wake()
+            else:
+                token.run_sync_soon(wake)
+        except trio.RunFinishedError:
+            pass  # nobody waits in a run that is over
 
     # -- receiving ------------------------------------------------------------------
 
@@ -287,7 +317,14 @@ class LiveRequestQueue:
         the queue to this run.  Cancellation: nothing is taken from the queue.
         """
         self.bind()
-        try:
-            return await self._receive.receive()
-        except trio.EndOfChannel:
+        if self._drained:
+            await trio.lowlevel.checkpoint()
             return LiveRequest(close=True)
+        request = await self._receive.receive()
+        if request.close:
+            self._drained = True
+            return request
+        with self._lock:
+            self._waiting -= 1
+        self._wake_senders(1)
+        return request
