@@ -1412,3 +1412,22 @@ async def test_skip_summarization_ends_the_loop_after_the_tool() -> None:
     assert [False, True] == [e.is_final_response() for e in events]
     assert [{"result": "raw report"}] == responses_of(events[1])
     assert 1 == model.calls
+
+
+async def test_an_agent_listing_transfer_to_agent_itself_declares_it_once() -> None:
+    """An agent with sub-agents that also lists ``transfer_to_agent`` in its tools (as
+    ADK samples do) keeps its own: the name is declared once (twice is an HTTP 400 at
+    Gemini), and calling it still transfers."""
+    from trio_adk.tools.transfer_to_agent_tool import transfer_to_agent
+
+    root_model = ScriptedModel(replies=[function_call("transfer_to_agent",
+                                                      {"agent_name": "helper"})])
+    helper = Agent(name="helper", model=ScriptedModel(replies=["helper here"]))
+    root = Agent(name="root", model=root_model, tools=[transfer_to_agent], sub_agents=[helper])
+    runner = await make_runner(root)
+    events = await run_text(runner, "hi")
+    request = root_model.requests[0]
+    names = [d.name for tool in request.config.tools or []
+             for d in tool.function_declarations or []]
+    assert ["transfer_to_agent"] == names
+    assert "helper here" in texts(events)

@@ -26,7 +26,7 @@ from trio_adk.flows._instructions import inject_session_state
 from trio_adk.models._llm_request import LlmRequest
 from trio_adk.models._llm_response import LlmResponse
 from trio_adk.tools._tool_context import ToolContext
-from trio_adk.tools._transfer_to_agent import TransferToAgentTool
+from trio_adk.tools._transfer_to_agent import TransferToAgentTool, transfer_to_agent
 
 if TYPE_CHECKING:
     from trio_adk.agents._base_agent import BaseAgent
@@ -261,7 +261,9 @@ async def preprocess(agent: LlmAgent, ctx: InvocationContext, request: LlmReques
     request.append_instructions([i for i in instructions if i])
     request.contents = build_contents(ctx, agent.name, include=agent.include_contents)
     tools = await agent.canonical_tools(ReadonlyContext(ctx) if agent._toolsets else None)
-    if targets:
+    if targets and not any(t.name == transfer_to_agent.__name__ for t in tools):
+        # An agent that lists transfer_to_agent itself keeps its own (declaring the name
+        # twice is an error at the model).
         tools = [*tools, TransferToAgentTool([t.name for t in targets])]
     if tools:
         tool_context = ToolContext(ctx)
