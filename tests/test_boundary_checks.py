@@ -470,3 +470,32 @@ def test_accepted_state_round_trips_exactly(state: dict[str, Any],
         await runner.close()
 
     trio.run(main)
+
+
+# ---- the live queue -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("call", "kind", "words"), [
+    (lambda q: q.send(types.Blob(data=b"x", mime_type="audio/pcm")), TypeError,
+     "send_realtime"),
+    (lambda q: q.send("hello"), TypeError, "send_content"),
+    (lambda q: q.send_content("hello"), TypeError, "types.Content"),
+    (lambda q: q.send_realtime(b"pcm"), TypeError, "types.Blob"),
+    (lambda q: q.send_threadsafe({"close": True}), TypeError, "LiveRequest"),
+])
+def test_live_queue_sends_check_what_they_are_given(call: Callable[[Any], Any],
+                                                    kind: type[Exception], words: str) -> None:
+    queue = LiveRequestQueue(capacity=2)
+    with pytest.raises(kind, match=words):
+        call(queue)
+    assert "0/2 queued" in repr(queue)
+    assert not queue.closed
+
+
+@pytest.mark.parametrize(("capacity", "kind"), [
+    (0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError), ("8", TypeError),
+    (None, TypeError),
+])
+def test_live_queue_capacity_is_checked(capacity: Any, kind: type[Exception]) -> None:
+    with pytest.raises(kind, match="capacity"):
+        LiveRequestQueue(capacity=capacity)

@@ -82,9 +82,11 @@ class LiveRequestQueue:
     """
 
     def __init__(self, capacity: int | float = DEFAULT_CAPACITY) -> None:
-        if capacity != math.inf and (isinstance(capacity, bool) or not isinstance(capacity, int)
-                                     or capacity < 1):
-            raise ValueError(f"capacity must be a positive int or math.inf, got {capacity!r}.")
+        if capacity != math.inf:
+            if isinstance(capacity, bool) or not isinstance(capacity, int):
+                raise TypeError(f"capacity must be an int or math.inf, got {capacity!r}.")
+            if capacity < 1:
+                raise ValueError(f"capacity must be at least 1 (or math.inf), got {capacity}.")
         self._capacity = capacity
         # Unbounded underneath: room is counted in ``_waiting`` (requests accepted and
         # not yet taken by ``get()``, including those still on their way from another
