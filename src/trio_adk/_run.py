@@ -56,6 +56,7 @@ class RunRequest:
     user_id: str
     session_id: str
     new_message: types.Content | None
+    agent: BaseAgent  # the root agent of this run
     state_delta: dict[str, Any] | None = None
     run_config: RunConfig = attrs.field(factory=RunConfig)
     timeout: float | None = None
@@ -232,7 +233,7 @@ class Run:
     async def _invoke(self) -> None:
         # A tree changed since it was built (sub-agents or tools appended) is checked
         # before anything is stored; unchanged, this costs a cached comparison.
-        validate_tree(self.runner.agent)
+        validate_tree(self.request.agent)
         if self.request.live:
             await self._invoke_live()
             return
@@ -290,7 +291,7 @@ class Run:
             credential_service=runner.credential_service,
             plugin_manager=runner.plugin_manager,
             invocation_id=new_invocation_context_id(),
-            agent=runner.agent,
+            agent=request.agent,
             user_content=user_content,
             session=session,
             run_config=request.run_config,
@@ -303,7 +304,7 @@ class Run:
     async def _run_agent(self, ctx: InvocationContext, *, live: bool) -> None:
         """The agent that answers, wrapped in the before/after-run plugin callbacks."""
         plugins = ctx.plugin_manager
-        ctx.agent = find_agent_to_run(ctx.session, self.runner.agent)
+        ctx.agent = find_agent_to_run(ctx.session, self.request.agent)
         early = await plugins.run_before_run_callback(invocation_context=ctx)
         if early is not None:
             await self._emit(Event(invocation_id=ctx.invocation_id, author="model",

@@ -201,8 +201,8 @@ class Runner:
         or outside cancellation.  ``timeout`` (seconds, whole run) ends the run with the
         built-in ``TimeoutError``.  ``close()`` ends it with ``RunnerClosedError``.
         """
-        return self._stream(_request(user_id, session_id, new_message, state_delta,
-                                     run_config, timeout))
+        return self._stream(_request(self.agent, user_id, session_id, new_message,
+                                     state_delta, run_config, timeout))
 
     def run_live(
         self,
@@ -266,6 +266,7 @@ class Runner:
                              "live_request_queue=LiveRequestQueue().")
         check_instance(live_request_queue, LiveRequestQueue, "live_request_queue")
         request = RunRequest(
+            agent=self.agent,
             user_id=check_id(user_id, "user_id"), session_id=check_id(session_id, "session_id"),
             new_message=None,
             run_config=_live_run_config(_run_config(run_config), self.agent),
@@ -301,8 +302,8 @@ class Runner:
         ``RuntimeError`` chained to it.  ``KeyboardInterrupt`` cancels the run cleanly.
         Arguments are checked when this method is called, as for :meth:`run_async`.
         """
-        return stream_sync(self, _request(user_id, session_id, new_message, state_delta,
-                                          run_config, timeout))
+        return stream_sync(self, _request(self.agent, user_id, session_id, new_message,
+                                          state_delta, run_config, timeout))
 
     async def run_batch_async(
         self,
@@ -486,11 +487,11 @@ class InMemoryRunner(Runner):
         )
 
 
-def _request(user_id: Any, session_id: Any, new_message: Any, state_delta: Any,
-             run_config: Any, timeout: Any) -> RunRequest:
+def _request(agent: BaseAgent, user_id: Any, session_id: Any, new_message: Any,
+             state_delta: Any, run_config: Any, timeout: Any) -> RunRequest:
     """The checked request of ``run`` / ``run_async``: every argument is checked here,
     when the method is called, before a run is registered or anything stored."""
-    return RunRequest(user_id=check_id(user_id, "user_id"),
+    return RunRequest(agent=agent, user_id=check_id(user_id, "user_id"),
                       session_id=check_id(session_id, "session_id"),
                       new_message=check_user_message(new_message),
                       state_delta=check_state(state_delta, "state_delta"),
