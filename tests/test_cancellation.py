@@ -233,18 +233,21 @@ async def test_background_task_of_the_agent_is_cancelled_and_awaited(
     autojump_clock: Any,
 ) -> None:
     """A task the agent runs in its own nursery is cancelled when the consumer leaves,
-    and its (1 s, shielded) cleanup has finished when ``aclose()`` returns."""
+    and its (1 s, shielded) cleanup has finished when ``aclose()`` returns.  (Pull
+    semantics: the agent opens its nursery only once the consumer asks for the event
+    after "started"; the consumer then gives up waiting after 5 s.)"""
     probe = Probe()
     runner = await make_runner(WithBackground(name="bg", probe=probe))
     got: list[Event] = []
-    async with aclosing(start(runner)) as events:
-        async for event in events:
-            got.append(event)
-            await trio.testing.wait_all_tasks_blocked()
-            assert probe.background_started
-            break
+    with trio.move_on_after(5):
+        async with aclosing(start(runner)) as events:
+            async for event in events:
+                got.append(event)
+                await trio.testing.wait_all_tasks_blocked()
+                assert not probe.background_started  # the agent waits for the next pull
+    assert probe.background_started
     assert probe.background_cleaned
-    assert 1 == trio.current_time()
+    assert 6 == trio.current_time()
     assert ["started"] == texts(got)
 
 
@@ -506,8 +509,9 @@ async def test_consumer_scope_around_part_of_its_body_does_not_touch_the_run(
     assert [] == probe.cancelled
     assert 1 == plugin.after_runs
     assert got == (await stored_events(runner))[1:]
-    # The agent's 0.5 s gaps overlap the consumer's 1 s bodies.
-    assert 5 == trio.current_time()
+    # Pull semantics: the agent's 0.5 s gaps start only when the consumer asks for the
+    # next event, after its 1 s body: 5 bodies and the 4 gaps between events.
+    assert 7 == trio.current_time()
 
 
 async def test_run_internal_timeouts_never_cancel_the_consumer(autojump_clock: Any) -> None:

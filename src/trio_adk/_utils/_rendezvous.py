@@ -24,6 +24,10 @@ class Rendezvous(Generic[T]):
     with the in-memory session store), commit and hand-over happen with no checkpoint
     in between: an item is committed if and only if the consumer receives it.
 
+    Pull semantics: ``deliver`` returns only when the consumer comes back for the next
+    item (or has gone), so a producer does nothing after an item until the consumer has
+    finished with it, as with a plain async generator.
+
     The consumer may be a trio task (:meth:`receive`) or an asyncio task on the thread
     hosting this trio run as a guest (:meth:`receive_asyncio`).  Everything runs on the
     thread of one trio run.
@@ -33,6 +37,8 @@ class Rendezvous(Generic[T]):
         self._consumer_waiting = False
         self._wake: Callable[[], object] | None = None
         self._producer_lot = trio.lowlevel.ParkingLot()
+        # Producers that handed an item over and wait for the consumer to come back.
+        self._handed_lot = trio.lowlevel.ParkingLot()
         self._item: T | None = None
         self._has_item = False
         self._producer_closed = False
@@ -44,10 +50,12 @@ class Rendezvous(Generic[T]):
     async def deliver(
         self, item: T, commit: Callable[[T], Awaitable[object]] | None = None
     ) -> None:
-        """Give ``item`` to the consumer, committing it first; returns once handed over.
+        """Give ``item`` to the consumer, committing it first; returns once the consumer
+        came back for the next item.
 
-        Raises :class:`ConsumerGone` when the consumer has gone.  Cancellation while
-        waiting for the consumer: nothing was committed or delivered.
+        Raises :class:`ConsumerGone` when the consumer has gone (before or after taking
+        the item).  Cancellation while waiting for the consumer: nothing was committed
+        or delivered; while waiting for it to come back: the item was delivered.
         """
         while not self._consumer_waiting or self._busy:
             if self._consumer_closed:
@@ -72,6 +80,10 @@ class Rendezvous(Generic[T]):
             self._busy = False
             if self._producer_lot:
                 self._producer_lot.unpark()
+        while not self._consumer_waiting:
+            if self._consumer_closed:
+                raise ConsumerGone("the consumer has gone")
+            await self._handed_lot.park()
 
     def _take(self) -> T:
         if not self._has_item:
@@ -107,6 +119,7 @@ class Rendezvous(Generic[T]):
 
         self._wake = wake
         self._consumer_waiting = True
+        self._handed_lot.unpark_all()
         self._producer_lot.unpark()
         await trio.lowlevel.wait_task_rescheduled(abort)
         return self._take()
@@ -130,6 +143,7 @@ class Rendezvous(Generic[T]):
 
         self._wake = wake
         self._consumer_waiting = True
+        self._handed_lot.unpark_all()
         self._producer_lot.unpark()
         try:
             try:
@@ -167,6 +181,7 @@ class Rendezvous(Generic[T]):
         still parked (a sync caller's abandoned pull) ends with ``EndOfChannel``."""
         self._consumer_closed = True
         self._producer_lot.unpark_all()
+        self._handed_lot.unpark_all()
         wake = self._wake
         if wake is not None and not self._has_item:
             self._wake = None

@@ -248,18 +248,23 @@ async def _drive_generator(agen: AsyncGenerator[Event, None], ctx: InvocationCon
     exhausted = False
 
     @trio.as_safe_channel
-    async def isolated() -> AsyncGenerator[Event, None]:
+    async def isolated() -> AsyncGenerator[tuple[Event, trio.Event], None]:
         nonlocal exhausted
         async with aclosing(agen):
             async for event in agen:
-                yield event
+                # Pull semantics: the generator resumes only once the event was handed
+                # on and the consumer came back for the next one.
+                handed_on = trio.Event()
+                yield event, handed_on
+                await handed_on.wait()
             exhausted = True
 
     leaked: BaseException | None = None
     try:
         async with isolated() as events:
-            async for event in events:
+            async for event, handed_on in events:
                 await ctx.emit(event)
+                handed_on.set()
     except trio.Cancelled as exc:
         if cancelled_from_outside():
             raise
