@@ -7,6 +7,7 @@ import sys
 from contextlib import aclosing
 from typing import Any, TextIO
 
+import attrs
 import trio
 from google.genai import types
 
@@ -74,6 +75,23 @@ def demo_script() -> list[Any]:
     ]
 
 
+@attrs.frozen
+class Target:
+    """Where a demo's model calls go: ``url``, a Gemini-compatible server; else Google's Gemini
+    API when ``real_gemini`` (an API key is set); else an in-process fake server (offline)."""
+
+    url: str | None
+    real_gemini: bool
+
+
+def choose_target(base_url: str | None = None) -> Target:
+    """``base_url``, else ``GOOGLE_GEMINI_BASE_URL``; else the real Gemini API if
+    ``GOOGLE_API_KEY`` or ``GEMINI_API_KEY`` is set; else offline."""
+    url = base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL") or None
+    key = os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY")
+    return Target(url=url, real_gemini=url is None and bool(key))
+
+
 class _Spinner:
     """Shows that the model is thinking, on a terminal only (silent otherwise)."""
 
@@ -86,15 +104,19 @@ class _Spinner:
         self.shown = False
 
     async def spin(self) -> None:
+        """Animate while thinking, until cancelled; cancellation clears the line."""
         frame = 0
-        while True:
-            await self.thinking.wait()
-            if self.enabled:
-                self.out.write(f"\r  {self.FRAMES[frame % 4]} thinking...")
-                self.out.flush()
-                self.shown = True
-            frame += 1
-            await trio.sleep(0.1)
+        try:
+            while True:
+                await self.thinking.wait()
+                if self.enabled:
+                    self.out.write(f"\r  {self.FRAMES[frame % 4]} thinking...")
+                    self.out.flush()
+                    self.shown = True
+                frame += 1
+                await trio.sleep(0.1)
+        finally:
+            self.stop()
 
     def start(self) -> None:
         self.thinking = trio.Event()
@@ -136,13 +158,21 @@ def _print_event(event: Event, out: TextIO, streaming: dict[str, bool]) -> None:
 
 
 async def run_demo(out: TextIO = sys.stdout, *, base_url: str | None = None) -> None:
-    """Run the demo turns against Gemini (API key set) or an in-process fake server."""
-    url = base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL")
-    if url:
-        out.write(f"trio-adk demo: using the Gemini-compatible server at {url}.\n")
-        await _conversation(build_agent(_gemini(url)), out)
-    elif os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY"):
+    """Run the demo turns, streaming events to ``out``, against the server
+    :func:`choose_target` picks (the API key, if set, goes to a ``base_url`` server too).
+
+    Errors of the model calls propagate (wrapped in exception groups by the nurseries).
+    Cancellation stops the turn in flight and closes the runner (and the offline fake server)
+    before it propagates.
+    """
+    target = choose_target(base_url)
+    if target.url is not None:
+        out.write(f"trio-adk demo: using the Gemini-compatible server at {target.url}.\n")
+        out.flush()
+        await _conversation(build_agent(_gemini(target.url)), out)
+    elif target.real_gemini:
         out.write(f"trio-adk demo: talking to the real Gemini API ({MODEL}).\n")
+        out.flush()
         await _conversation(build_agent(MODEL), out)
     else:
         from trio_adk.testing import FakeGeminiServer
@@ -150,13 +180,14 @@ async def run_demo(out: TextIO = sys.stdout, *, base_url: str | None = None) -> 
         async with FakeGeminiServer(script=demo_script()) as server:
             out.write("trio-adk demo: no GOOGLE_API_KEY is set, so this runs offline against "
                       f"a fake Gemini server started on {server.base_url}.\n")
+            out.flush()
             await _conversation(build_agent(_gemini(server.base_url)), out)
 
 
 def _gemini(base_url: str) -> Any:
     from trio_adk.models import Gemini
 
-    return Gemini(model=MODEL, base_url=base_url, api_key="demo")
+    return Gemini(model=MODEL, base_url=base_url)
 
 
 async def _conversation(agent: Agent, out: TextIO) -> None:

@@ -16,7 +16,6 @@ of the user's turn to the first audio chunk, and to ``turn_complete``.
 from __future__ import annotations
 
 import math
-import os
 import struct
 import sys
 from contextlib import aclosing
@@ -27,6 +26,7 @@ import trio
 from google.genai import types
 
 from trio_adk import Agent, InMemoryRunner
+from trio_adk._demo import choose_target
 from trio_adk.agents import LiveRequestQueue, RunConfig
 from trio_adk.events import Event
 
@@ -91,14 +91,23 @@ class _Turn:
 
 
 async def run_live_demo(out: TextIO = sys.stdout, *, base_url: str | None = None) -> None:
-    """Run the live demo against Gemini Live (key or ``base_url``) or the fake server."""
-    url = base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL")
-    if url:
-        out.write(f"trio-adk live demo: using the Gemini-compatible server at {url}.\n")
-        await _conversation(build_live_agent(_gemini(url)), out, audio=True)
-    elif os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY"):
+    """Run the live demo, printing to ``out``, against the server
+    :func:`~trio_adk._demo.choose_target` picks (the API key, if set, goes to a ``base_url``
+    server too).
+
+    Errors of the Live connection propagate (wrapped in exception groups by the nurseries).
+    Cancellation stops the conversation, closes the Live session and the runner (and the
+    offline fake server) before it propagates.
+    """
+    target = choose_target(base_url)
+    if target.url is not None:
+        out.write(f"trio-adk live demo: using the Gemini-compatible server at {target.url}.\n")
+        out.flush()
+        await _conversation(build_live_agent(_gemini(target.url)), out, audio=True)
+    elif target.real_gemini:
         out.write(f"trio-adk live demo: talking to the real Gemini Live API ({LIVE_MODEL}); "
                   "user turns are sent as text.\n")
+        out.flush()
         await _conversation(build_live_agent(LIVE_MODEL), out, audio=False)
     else:
         from trio_adk.testing import FakeGeminiServer, LiveScript
@@ -107,6 +116,7 @@ async def run_live_demo(out: TextIO = sys.stdout, *, base_url: str | None = None
         async with FakeGeminiServer(live=LiveScript(handler=conversation)) as server:
             out.write("trio-adk live demo: no GOOGLE_API_KEY is set, so this runs offline "
                       f"against a fake Gemini Live server on {server.base_url}.\n")
+            out.flush()
             await _conversation(build_live_agent(_gemini(server.base_url)), out, audio=True)
         for failure in conversation.failures:
             out.write(f"  (fake server: {failure})\n")
@@ -115,7 +125,7 @@ async def run_live_demo(out: TextIO = sys.stdout, *, base_url: str | None = None
 def _gemini(base_url: str) -> Any:
     from trio_adk.models import Gemini
 
-    return Gemini(model=LIVE_MODEL, base_url=base_url, api_key="demo")
+    return Gemini(model=LIVE_MODEL, base_url=base_url)
 
 
 async def _conversation(agent: Agent, out: TextIO, *, audio: bool) -> None:
