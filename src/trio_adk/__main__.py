@@ -1,5 +1,5 @@
 """``python -m trio_adk``: the trio-adk command line."""
 
-from trio_adk._cli import main
+from trio_adk.cli import main
 
 raise SystemExit(main())
