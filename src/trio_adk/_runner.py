@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 import warnings
 from collections.abc import AsyncGenerator, Awaitable, Coroutine, Generator, Iterable
+from contextlib import aclosing
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Final, Literal, overload
 
 import attrs
 import sniffio
@@ -19,6 +21,7 @@ from trio_adk._bridges._asyncio_guest import run_in_trio, stream_asyncio
 from trio_adk._bridges._sync_thread import call_sync, stream_sync
 from trio_adk._bridges._trio import stream_trio
 from trio_adk._run import Run, RunRequest, enclosing_runs
+from trio_adk._run_result import RunResult, TextStream
 from trio_adk._session_gate import SessionGates
 from trio_adk._utils._cancel import CLEANUP_GRACE
 from trio_adk._utils._checks import (
@@ -28,10 +31,11 @@ from trio_adk._utils._checks import (
     check_state,
     check_user_message,
 )
+from trio_adk._utils._ids import new_uuid4
 from trio_adk.agents._base_agent import BaseAgent
 from trio_adk.agents._live_request_queue import LiveRequestQueue
 from trio_adk.agents._llm_agent import LlmAgent
-from trio_adk.agents._run_config import RunConfig
+from trio_adk.agents._run_config import RunConfig, StreamingMode
 from trio_adk.agents._tree import validate_tree
 from trio_adk.artifacts._base import BaseArtifactService
 from trio_adk.artifacts._in_memory import InMemoryArtifactService
@@ -51,35 +55,74 @@ _log = logging.getLogger("trio_adk")
 
 _TOOLSET_CLOSE_TIMEOUT = 10.0
 
+#: The app name of ``Runner()`` built without an agent (and without ``app_name``).
+DEFAULT_APP_NAME: Final = "Runner"
+
+#: The user of a compact run (``runner.run(agent, text)``) that names none.
+DEFAULT_USER_ID: Final = "user"
+
+
+class _Missing(enum.Enum):
+    """The default of arguments whose absence means something (not ``None``)."""
+
+    MISSING = "missing"
+
+    def __repr__(self) -> str:
+        return "<not given>"
+
+
+_MISSING: Final = _Missing.MISSING
+
 
 class Runner:
-    """Runs an agent tree against a session: the ADK ``Runner`` API on trio.
+    """Runs agents against sessions: the ADK ``Runner`` API on trio.
+
+    Two forms, which may be mixed on one runner:
+
+    * The ADK form: ``Runner(app_name=..., agent=..., session_service=...)`` (or
+      ``InMemoryRunner(agent)``) and runs of that root agent,
+      ``runner.run(user_id=..., session_id=..., new_message=...)``, which yield events.
+    * The compact form: ``Runner()`` (or ``InMemoryRunner()``) without an agent, and runs
+      that name their agent, ``runner.run(agent, "text")``, which return a
+      :class:`RunResult` (``str()`` of it is the reply).  Any runner takes them.
 
     Every run is a trio task with its own cancel scope, owned by this runner; when a
     consumer leaves, a deadline passes or ``close()`` is called, the run is cancelled and
     its cleanup awaited (bounded by a grace period, after which it is logged).
     ``close()`` cancels the runs still in flight, waits for their cleanup, then closes
-    toolsets, plugins and the session service.
+    the toolsets and models of every agent tree this runner has run, the plugins and
+    the session service.
 
     Args:
-        app_name: The app the sessions belong to (non-empty).
-        agent: The root agent.
+        app_name: The app the sessions belong to (non-empty).  Required with ``agent``;
+            without one it defaults to ``"Runner"``.
+        agent: The root agent of the ADK-form runs.  Leave it out (``Runner()``) for a
+            runner whose runs name their agent; ``agent=None`` is an error.
         plugins: Plugins applied to every run, in order (names must be unique).
         artifact_service, session_service, memory_service, credential_service: The
-            services runs use; only the session service is required.
+            services runs use.  With ``agent``, only the session service is required
+            and the others default to none; without an agent, the session, artifact and
+            memory services default to in-memory ones (gone when the process ends).
         auto_create_session: Create a missing session instead of raising
-            ``SessionNotFoundError``.
+            ``SessionNotFoundError``.  Defaults to False with ``agent`` (as in ADK), True
+            without one.
         plugin_close_timeout: Seconds each plugin's ``close()`` may take.
         session_concurrency: What a run does when another run of this runner is in
             flight on the same session: ``"queue"`` (default) waits its turn, in arrival
             order, so the two runs' events never interleave and the second sees
             everything the first appended; ``"reject"`` raises ``SessionBusyError``.
 
-    A runner may be used from trio tasks, asyncio tasks and plain threads at once.
+    Raises:
+        TypeError, ValueError: a bad argument, named in the message; with ``agent``, a
+            missing ``app_name`` or ``session_service`` (as in ADK).
+        AgentTreeError: an invalid agent tree.
+
+    A runner may be built anywhere and used from trio tasks, asyncio tasks and plain
+    threads at once.
     """
 
     app_name: str
-    agent: BaseAgent
+    agent: BaseAgent | None
     artifact_service: BaseArtifactService | None = None
     session_service: BaseSessionService
     memory_service: BaseMemoryService | None = None
@@ -89,61 +132,88 @@ class Runner:
     def __init__(
         self,
         *,
-        app_name: str,
-        agent: BaseAgent,
+        app_name: str | None = None,
+        agent: BaseAgent | _Missing = _MISSING,
         plugins: list[BasePlugin] | None = None,
         artifact_service: BaseArtifactService | None = None,
-        session_service: BaseSessionService,
+        session_service: BaseSessionService | None = None,
         memory_service: BaseMemoryService | None = None,
         credential_service: BaseCredentialService | None = None,
-        auto_create_session: bool = False,
+        auto_create_session: bool | None = None,
         plugin_close_timeout: float = 5.0,
         session_concurrency: Literal["queue", "reject"] = "queue",
     ) -> None:
-        check_id(app_name, "app_name")
-        if agent is None:
-            raise ValueError("Runner needs an agent: pass agent=<your root agent>.")
-        if not isinstance(agent, BaseAgent):
-            raise TypeError(
-                f"Runner needs an agent (a BaseAgent such as LlmAgent), got {type(agent)!r}."
-            )
-        validate_tree(agent)
-        if session_service is None:
-            raise ValueError("Runner needs a session_service, e.g. InMemorySessionService().")
-        check_instance(session_service, BaseSessionService, "session_service")
+        root: BaseAgent | None = None
+        if agent is _MISSING:  # the compact form: runs name their agent
+            app_name = check_id(DEFAULT_APP_NAME if app_name is None else app_name,
+                                "app_name")
+        else:  # the ADK form
+            if app_name is None:
+                raise TypeError(
+                    "Runner(agent=...) needs app_name= as well, as in ADK: "
+                    "Runner(app_name='my_app', agent=agent, session_service=...); or use "
+                    "InMemoryRunner(agent).")
+            check_id(app_name, "app_name")
+            if agent is None:
+                raise ValueError(
+                    "Runner needs an agent: pass agent=<your root agent>, or leave agent "
+                    "out (Runner()) to name the agent in each run: runner.run(agent, text).")
+            if not isinstance(agent, BaseAgent):
+                raise TypeError(
+                    f"Runner needs an agent (a BaseAgent such as LlmAgent), got {type(agent)!r}."
+                )
+            validate_tree(agent)
+            if session_service is None:
+                raise ValueError(
+                    "Runner needs a session_service, e.g. InMemorySessionService().")
+            root = agent
         for value, kind, what in (
+            (session_service, BaseSessionService, "session_service"),
             (artifact_service, BaseArtifactService, "artifact_service"),
             (memory_service, BaseMemoryService, "memory_service"),
             (credential_service, BaseCredentialService, "credential_service"),
         ):
             if value is not None:
                 check_instance(value, kind, what)
-        if not isinstance(auto_create_session, bool):
+        if auto_create_session is None:
+            auto_create_session = root is None
+        elif not isinstance(auto_create_session, bool):
             raise TypeError(f"auto_create_session must be True or False, got "
                             f"{auto_create_session!r}.")
         check_seconds(plugin_close_timeout, "plugin_close_timeout", optional=False)
+        if session_concurrency not in ("queue", "reject"):
+            raise ValueError(
+                f"session_concurrency must be 'queue' or 'reject', got {session_concurrency!r}.")
+        if root is None:
+            if session_service is None:
+                session_service = InMemorySessionService()
+            if artifact_service is None:
+                artifact_service = InMemoryArtifactService()
+            if memory_service is None:
+                memory_service = InMemoryMemoryService()
+        assert session_service is not None
         self.app_name = app_name
-        self.agent = agent
+        self.agent = root
         self.artifact_service = artifact_service
         self.session_service = session_service
         self.memory_service = memory_service
         self.credential_service = credential_service
         self.auto_create_session = auto_create_session
         self.plugin_close_timeout = plugin_close_timeout
-        if session_concurrency not in ("queue", "reject"):
-            raise ValueError(
-                f"session_concurrency must be 'queue' or 'reject', got {session_concurrency!r}.")
         self.session_concurrency = session_concurrency
         self.plugin_manager = PluginManager(plugins, close_timeout=plugin_close_timeout)
         self._gates = SessionGates(reject=session_concurrency == "reject")
         self._lock = threading.Lock()
         self._runs: set[Run] = set()
+        # Root agents of every run so far (by identity): close() closes their trees.
+        self._roots: dict[int, BaseAgent] = {} if root is None else {id(root): root}
         self._closed = False
         self._close_done: threading.Event | None = None
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        return (f"<{type(self).__name__} app={self.app_name!r} agent={self.agent.name!r} "
+        agent = "named per run" if self.agent is None else repr(self.agent.name)
+        return (f"<{type(self).__name__} app={self.app_name!r} agent={agent} "
                 f"{state}, {len(self._runs)} runs in flight>")
 
     @property
@@ -153,59 +223,186 @@ class Runner:
 
     # ---- runs -------------------------------------------------------------------------
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RunnerClosedError(f"{self!r} is closed: create a new Runner to run again.")
+
     def _new_run(self, request: RunRequest) -> Run:
         """Register a new run (called where the run will live)."""
         run = Run(self, request)
         with self._lock:
-            if self._closed:
-                raise RunnerClosedError(
-                    f"{self!r} is closed: create a new Runner to run again.")
+            self._check_open()
             self._runs.add(run)
+            self._roots.setdefault(id(request.agent), request.agent)
         return run
 
     def _forget(self, run: Run) -> None:
         with self._lock:
             self._runs.discard(run)
 
+    def _own_agent(self, method: str) -> BaseAgent:
+        """The root agent of an ADK-form run: the runner's own."""
+        if self.agent is None:
+            compact = method if method in ("run", "run_async", "run_live") else "run"
+            raise TypeError(
+                f"Runner.{method}(user_id=..., session_id=..., ...) runs the runner's own "
+                f"agent, and {self!r} was built without one. Name the agent in the run, "
+                f"runner.{compact}(agent, 'your text'), or build the runner with it: "
+                "Runner(app_name=..., agent=..., session_service=...) or "
+                "InMemoryRunner(agent).")
+        return self.agent
+
+    def _adk_request(self, method: str, user_id: Any, session_id: Any, new_message: Any,
+                     state_delta: Any, run_config: Any, timeout: Any) -> RunRequest:
+        """The checked request of an ADK-form run (``method(user_id=..., ...)``)."""
+        root = self._own_agent(method)
+        if user_id is None and session_id is None and new_message is None:
+            raise TypeError(
+                f"Runner.{method}() needs user_id=, session_id= and new_message= (the ADK "
+                f"form), or an agent and a message: runner.{method}(agent, 'your text').")
+        return _request(root, user_id, session_id, new_message, state_delta, run_config,
+                        timeout)
+
+    def _compact_request(
+        self, method: str, agent: Any, message: Any, message_name: str, user_id: Any,
+        session_id: Any, state_delta: Any, run_config: Any, timeout: Any,
+    ) -> tuple[RunRequest, bool]:
+        """The checked request of a compact run (``method(agent, message, ...)``), and
+        whether its session must be created first (a generated one, on a runner that
+        does not create missing sessions)."""
+        if message is _MISSING:
+            if isinstance(agent, str | types.Content):
+                raise TypeError(
+                    f"Runner.{method}() was given the message but no agent: name the agent "
+                    f"first, runner.{method}(agent, {message_name}), or use the ADK form, "
+                    f"runner.{method}(user_id=..., session_id=..., ...) on a runner built "
+                    "with its agent.")
+            raise TypeError(f"Runner.{method}(agent, {message_name}) needs the "
+                            f"{message_name}: a str of user text or a types.Content.")
+        check_instance(agent, BaseAgent, "agent",
+                       f"the first argument of runner.{method}(agent, {message_name}) is the "
+                       "agent to run, such as Agent(name=..., model=...)")
+        validate_tree(agent)
+        generated = session_id is None
+        request = _request(agent, DEFAULT_USER_ID if user_id is None else user_id,
+                           new_uuid4() if generated else session_id, message, state_delta,
+                           run_config, timeout, message_name=message_name)
+        return request, generated and not self.auto_create_session
+
+    async def _create_session(self, request: RunRequest) -> None:
+        """Create the generated session of a compact run (trio or asyncio)."""
+        self._check_open()
+        await self.session_service.create_session(
+            app_name=self.app_name, user_id=request.user_id, session_id=request.session_id)
+
+    async def _collect(self, request: RunRequest, create_session: bool) -> RunResult:
+        """Run a compact request to its end in the current trio run."""
+        if create_session:
+            await self._create_session(request)
+        events: list[Event] = []
+        async with aclosing(stream_trio(self, request)) as stream:
+            async for event in stream:
+                events.append(event)
+        return RunResult(events=tuple(events), session_id=request.session_id,
+                         user_id=request.user_id)
+
+    async def _result(self, request: RunRequest, create_session: bool) -> RunResult:
+        """:meth:`_collect` for the awaiting library (asyncio, else trio)."""
+        if _caller_library() == "asyncio":
+            return await run_in_trio(self._collect, request, create_session)
+        return await self._collect(request, create_session)
+
+    @overload
     def run_async(
         self,
+        /,
         *,
         user_id: str,
         session_id: str,
-        new_message: types.Content | None = None,
+        new_message: types.Content | str | None = None,
         state_delta: dict[str, Any] | None = None,
         run_config: RunConfig | None = None,
         timeout: float | None = None,
-    ) -> AsyncGenerator[Event, None]:
-        """Run the agent on a new user message and yield its events as they happen.
+    ) -> AsyncGenerator[Event, None]: ...
 
-        Use as ``async for event in runner.run_async(...)`` from trio, or from asyncio
-        (trio then runs as a guest on the caller's loop; anyio works on either backend);
-        the caller's library is detected when this method is called.  Non-partial events
-        are persisted before they are yielded, and the agent waits for you to take each
-        event.  Errors (a missing session, an agent failure) are raised from the
-        iteration after the events produced before them.
+    @overload
+    def run_async(
+        self,
+        agent: BaseAgent,
+        message: types.Content | str,
+        /,
+        *,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        state_delta: dict[str, Any] | None = None,
+        run_config: RunConfig | None = None,
+        timeout: float | None = None,
+    ) -> Coroutine[Any, Any, RunResult]: ...
 
-        ``new_message`` is a ``types.Content`` or, for plain user text, a ``str``.  Ids
-        are used exactly as given (non-empty ``str``, at most 128 characters, no
-        surrounding whitespace); ``state_delta`` holds JSON values; ``timeout`` is a
-        finite number of seconds (0 times out at once).  Arguments are checked when this
-        method is called: a bad one raises ``TypeError`` or ``ValueError`` naming it,
-        before a run starts and before anything is stored.
+    def run_async(
+        self,
+        agent: Any = _MISSING,
+        message: Any = _MISSING,
+        /,
+        *,
+        user_id: Any = None,
+        session_id: Any = None,
+        new_message: Any = None,
+        state_delta: Any = None,
+        run_config: Any = None,
+        timeout: Any = None,
+    ) -> AsyncGenerator[Event, None] | Coroutine[Any, Any, RunResult]:
+        """Run an agent on a new user message, from trio or asyncio code.
+
+        The ADK form, ``async for event in runner.run_async(user_id=..., session_id=...,
+        new_message=...)``, runs the runner's own agent and yields its events as they
+        happen.  The compact form, ``result = await runner.run_async(agent, "text")``,
+        runs ``agent`` (any agent, on any runner) and returns its :class:`RunResult`
+        once the run has finished; the session is a fresh one (a generated id) unless
+        you name it with ``session_id``, and the user is ``"user"`` unless you name one.
+        A named session that does not exist yet is created if the runner has
+        ``auto_create_session`` (``Runner()`` and ``InMemoryRunner`` do).
+
+        Use either from trio, or from asyncio (trio then runs as a guest on the caller's
+        loop; anyio works on either backend): for the ADK form the caller's library is
+        detected when this method is called, for the compact form when the result is
+        awaited (so ``asyncio.run(runner.run_async(agent, "Hi"))`` works).  Non-partial
+        events are persisted before they are yielded, and the agent waits for you to
+        take each event.  Errors (a missing session, an agent failure) are raised from
+        the iteration after the events produced before them, or from the ``await``.
+
+        The message (``new_message``, or the compact form's second argument) is a
+        ``types.Content`` or, for plain user text, a ``str``.  Ids are used exactly as
+        given (non-empty ``str``, at most 128 characters, no surrounding whitespace);
+        ``state_delta`` holds JSON values; ``timeout`` is a finite number of seconds (0
+        times out at once).  Arguments are checked when this method is called: a bad one
+        raises ``TypeError`` or ``ValueError`` naming it, before a run starts and before
+        anything is stored.  The ADK form on a runner built without an agent is a
+        ``TypeError`` that says to name the agent.
 
         Cancellation: leaving the loop early (``break`` under ``contextlib.aclosing``,
         ``aclose()``) or being cancelled (``trio.fail_after`` / ``asyncio.timeout`` around
-        the loop, ``task.cancel()``) cancels the run; the generator finishes only after
-        the run's cleanup finished, and nothing further is persisted.
-        ``after_run_callback`` runs on normal completion and on early close, not on errors
-        or outside cancellation.  ``timeout`` (seconds, whole run) ends the run with the
-        built-in ``TimeoutError``.  ``close()`` ends it with ``RunnerClosedError``.
+        the loop or the ``await``, ``task.cancel()``) cancels the run; the generator or
+        the ``await`` finishes only after the run's cleanup finished, and nothing further
+        is persisted.  ``after_run_callback`` runs on normal completion and on early
+        close, not on errors or outside cancellation.  ``timeout`` (seconds, whole run)
+        ends the run with the built-in ``TimeoutError``.  ``close()`` ends it with
+        ``RunnerClosedError``.
         """
-        return self._stream(_request(self.agent, user_id, session_id, new_message,
-                                     state_delta, run_config, timeout))
+        if agent is _MISSING:
+            return self._stream(self._adk_request("run_async", user_id, session_id,
+                                                  new_message, state_delta, run_config,
+                                                  timeout))
+        _no_adk_message("run_async", new_message)
+        request, create = self._compact_request("run_async", agent, message, "message",
+                                                user_id, session_id, state_delta,
+                                                run_config, timeout)
+        return self._result(request, create)
 
+    @overload
     def run_live(
         self,
+        /,
         *,
         user_id: str | None = None,
         session_id: str | None = None,
@@ -213,21 +410,63 @@ class Runner:
         run_config: RunConfig | None = None,
         session: Session | None = None,
         timeout: float | None = None,
-    ) -> AsyncGenerator[Event, None]:
-        """Run the agent live (voice, video, text) and yield its events as they happen.
+    ) -> AsyncGenerator[Event, None]: ...
 
-        What you send through ``live_request_queue`` goes to the model as it comes; the
-        model's replies arrive as events: partial text and audio chunks, the aggregated
-        text, input and output transcriptions (partial fragments, then a final one),
-        ``turn_complete``, ``interrupted`` (barge-in), usage metadata, function calls and
-        responses, and error events with ``error_code`` when the server closes the
-        connection with an error.  Tool calls run concurrently in the run's nursery and
-        their results go back to the model; a ``toolCallCancellation`` cancels the named
-        calls; async-generator tools stream their values to the model and end with the
-        run.  There is no user message: nothing is appended for you except the user
-        text you send through the queue.  Non-partial events are persisted before they
-        are yielded, except model audio, video and image chunks (kept only with
-        ``RunConfig.save_live_blob``).
+    @overload
+    def run_live(
+        self,
+        agent: BaseAgent,
+        /,
+        input_text: types.Content | str,
+        *,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        state_delta: dict[str, Any] | None = None,
+        run_config: RunConfig | None = None,
+        timeout: float | None = None,
+    ) -> TextStream: ...
+
+    def run_live(
+        self,
+        agent: Any = _MISSING,
+        /,
+        input_text: Any = _MISSING,
+        *,
+        user_id: Any = None,
+        session_id: Any = None,
+        live_request_queue: Any = None,
+        run_config: Any = None,
+        session: Any = None,
+        timeout: Any = None,
+        state_delta: Any = None,
+    ) -> AsyncGenerator[Event, None] | TextStream:
+        """Run an agent live and stream what it says as it says it.
+
+        **The compact form**, ``runner.run_live(agent, input_text="Tell me a story")``,
+        runs ``agent`` on one user message and returns a :class:`TextStream` of the
+        reply's text chunks: ``for chunk in ...: print(chunk, end="")`` in sync code, or
+        ``async for chunk in ...`` from trio or asyncio.  It streams with SSE
+        (``StreamingMode.SSE`` through the ordinary run, set on a copy of
+        ``run_config``), not the Live API: SSE works with every model that streams,
+        while the Live API needs a live model and is about audio and video.  Sessions,
+        users, ``state_delta``, ``timeout`` and the argument checks are as for the
+        compact :meth:`run_async`; the run starts when the first chunk is asked for, and
+        leaving the iteration early cancels it (see :class:`TextStream`).
+
+        **The ADK form**, ``async for event in runner.run_live(user_id=..., session_id=...,
+        live_request_queue=..., run_config=...)``, runs the runner's own agent over the
+        Live API (voice, video, text).  What you send through ``live_request_queue``
+        goes to the model as it comes; the model's replies arrive as events: partial
+        text and audio chunks, the aggregated text, input and output transcriptions
+        (partial fragments, then a final one), ``turn_complete``, ``interrupted``
+        (barge-in), usage metadata, function calls and responses, and error events with
+        ``error_code`` when the server closes the connection with an error.  Tool calls
+        run concurrently in the run's nursery and their results go back to the model; a
+        ``toolCallCancellation`` cancels the named calls; async-generator tools stream
+        their values to the model and end with the run.  There is no user message:
+        nothing is appended for you except the user text you send through the queue.
+        Non-partial events are persisted before they are yielded, except model audio,
+        video and image chunks (kept only with ``RunConfig.save_live_blob``).
 
         The session is named by ``user_id`` and ``session_id`` (``session=`` still works
         but is deprecated).  ``run_config`` is never modified: the run works on a copy
@@ -250,9 +489,19 @@ class Runner:
 
         Raises:
             TypeError, ValueError: a bad argument (checked as for :meth:`run_async`,
-                when this method is called); no ids and no ``session``; no queue.
+                when this method is called); no ids and no ``session``; no queue; a
+                compact call given ``live_request_queue`` or ``session``.
             SessionNotFoundError: no such session (unless ``auto_create_session``).
         """
+        if agent is not _MISSING or input_text is not _MISSING:
+            return self._live_text(agent, input_text, user_id, session_id,
+                                   live_request_queue, run_config, session, timeout,
+                                   state_delta)
+        root = self._own_agent("run_live")
+        if state_delta is not None:
+            raise TypeError("state_delta is for runner.run_live(agent, input_text=...); "
+                            "the live form of run_live takes none (send state with your "
+                            "first message's run instead).")
         if session is not None:
             warnings.warn(
                 "The `session` parameter is deprecated. Please use `user_id` and "
@@ -266,13 +515,33 @@ class Runner:
                              "live_request_queue=LiveRequestQueue().")
         check_instance(live_request_queue, LiveRequestQueue, "live_request_queue")
         request = RunRequest(
-            agent=self.agent,
+            agent=root,
             user_id=check_id(user_id, "user_id"), session_id=check_id(session_id, "session_id"),
             new_message=None,
-            run_config=_live_run_config(_run_config(run_config), self.agent),
+            run_config=_live_run_config(_run_config(run_config), root),
             timeout=check_seconds(timeout, "timeout", zero=True),
             live_request_queue=live_request_queue, session=session)
         return self._stream(request)
+
+    def _live_text(self, agent: Any, input_text: Any, user_id: Any, session_id: Any,
+                   live_request_queue: Any, run_config: Any, session: Any, timeout: Any,
+                   state_delta: Any) -> TextStream:
+        """The compact ``run_live(agent, input_text=...)``: an SSE run as text chunks."""
+        if agent is _MISSING:
+            raise TypeError("runner.run_live(input_text=...) needs the agent first: "
+                            "runner.run_live(agent, input_text=...).")
+        for value, name in ((live_request_queue, "live_request_queue"), (session, "session")):
+            if value is not None:
+                raise TypeError(
+                    f"{name} belongs to the ADK form, runner.run_live(user_id=..., "
+                    "session_id=..., live_request_queue=...); runner.run_live(agent, "
+                    f"input_text=...) takes no {name}.")
+        request, create = self._compact_request("run_live", agent, input_text, "input_text",
+                                                user_id, session_id, state_delta,
+                                                run_config, timeout)
+        request.run_config = attrs.evolve(request.run_config,
+                                          streaming_mode=StreamingMode.SSE)
+        return TextStream(self, request, create_session=create)
 
     def _stream(self, request: RunRequest) -> AsyncGenerator[Event, None]:
         """The events of a new run, for the calling library (asyncio, else trio)."""
@@ -280,30 +549,74 @@ class Runner:
             return stream_asyncio(self, request)
         return stream_trio(self, request)
 
+    @overload
     def run(
         self,
+        /,
         *,
         user_id: str,
         session_id: str,
-        new_message: types.Content | None = None,
+        new_message: types.Content | str | None = None,
         state_delta: dict[str, Any] | None = None,
         run_config: RunConfig | None = None,
         timeout: float | None = None,
-    ) -> Generator[Event, None, None]:
-        """Sync twin of :meth:`run_async`: ``for event in runner.run(...)``.
+    ) -> Generator[Event, None, None]: ...
+
+    @overload
+    def run(
+        self,
+        agent: BaseAgent,
+        message: types.Content | str,
+        /,
+        *,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        state_delta: dict[str, Any] | None = None,
+        run_config: RunConfig | None = None,
+        timeout: float | None = None,
+    ) -> RunResult: ...
+
+    def run(
+        self,
+        agent: Any = _MISSING,
+        message: Any = _MISSING,
+        /,
+        *,
+        user_id: Any = None,
+        session_id: Any = None,
+        new_message: Any = None,
+        state_delta: Any = None,
+        run_config: Any = None,
+        timeout: Any = None,
+    ) -> Generator[Event, None, None] | RunResult:
+        """Sync twin of :meth:`run_async`.
+
+        The ADK form, ``for event in runner.run(user_id=..., session_id=...,
+        new_message=...)``, yields the events of the runner's own agent; the compact
+        form, ``response = runner.run(agent, "text")``, runs ``agent`` and returns its
+        :class:`RunResult` once the run has finished (``print(response)`` prints the
+        reply).  Sessions, users and argument checks are as for :meth:`run_async`.
 
         Works from plain code and from a thread whose event loop is running (Jupyter, an
         asyncio program calling sync code): the run lives in a private trio run on a
         worker thread.  Raises ``RuntimeError`` when called from inside a trio task (use
-        :meth:`run_async` there).  Events are handed over one at a time, each persisted
-        as it is received.  Breaking out of the loop cancels the run and returns after its
-        cleanup; ``after_run_callback`` still runs.  Agent errors are re-raised here after
-        the events before them; a failure that is not an ``Exception`` arrives as
-        ``RuntimeError`` chained to it.  ``KeyboardInterrupt`` cancels the run cleanly.
-        Arguments are checked when this method is called, as for :meth:`run_async`.
+        :meth:`run_async` there).  ADK form: events are handed over one at a time, each
+        persisted as it is received; breaking out of the loop cancels the run and
+        returns after its cleanup; ``after_run_callback`` still runs; agent errors are
+        re-raised after the events before them, and a failure that is not an
+        ``Exception`` arrives as ``RuntimeError`` chained to it.  Compact form: agent
+        errors are raised from the call.  In both, ``timeout`` raises the built-in
+        ``TimeoutError``, ``close()`` from another thread ``RunnerClosedError``, and
+        ``KeyboardInterrupt`` cancels the run cleanly (its cleanup finished) before it
+        propagates.
         """
-        return stream_sync(self, _request(self.agent, user_id, session_id, new_message,
-                                          state_delta, run_config, timeout))
+        if agent is _MISSING:
+            return stream_sync(self, self._adk_request("run", user_id, session_id, new_message,
+                                                       state_delta, run_config, timeout))
+        _no_adk_message("run", new_message)
+        request, create = self._compact_request("run", agent, message, "message", user_id,
+                                                session_id, state_delta, run_config, timeout)
+        return call_sync(self._collect, request, create, what="Runner.run()")
 
     async def run_batch_async(
         self,
@@ -325,8 +638,10 @@ class Runner:
         Cancelling the call cancels every run.  Await from trio or asyncio.  Every
         request and option is checked when this method is called, before any request
         runs: a bad one raises ``TypeError``/``ValueError`` naming it
-        (``requests[3].session_id ...``).
+        (``requests[3].session_id ...``).  Every request runs the runner's own agent: on
+        a runner built without one (``Runner()``) this raises ``TypeError``.
         """
+        self._own_agent("run_batch")
         batch = prepare_batch(requests, max_concurrency=max_concurrency, fail_fast=fail_fast,
                               run_config=run_config, run_timeout=run_timeout)
         if _caller_library() == "asyncio":
@@ -348,6 +663,7 @@ class Runner:
         thread whose asyncio loop is running, but not inside a trio task.  Ctrl-C cancels
         every run of the batch and waits for their cleanup before propagating.
         """
+        self._own_agent("run_batch")
         batch = prepare_batch(requests, max_concurrency=max_concurrency, fail_fast=fail_fast,
                               run_config=run_config, run_timeout=run_timeout)
         return call_sync(run_batch, self, batch, what="Runner.run_batch()")
@@ -358,9 +674,10 @@ class Runner:
         """Cancel runs in flight, wait for their cleanup, then close everything.
 
         Order: runs (cancelled from whichever thread or loop they live in, cleanup
-        awaited), toolsets of the agent tree (each with a deadline; errors logged),
-        model clients, plugins (each bounded by ``plugin_close_timeout``; failures raised
-        together as one ``RuntimeError``), the session service's ``flush()``.  Shielded
+        awaited), toolsets of every agent tree this runner has run, its own agent's
+        included (each once, with a deadline; errors logged), their model clients,
+        plugins (each bounded by ``plugin_close_timeout``; failures raised together as
+        one ``RuntimeError``), the session service's ``flush()``.  Shielded
         from the caller's cancellation and bounded in time.  Idempotent.
 
         ``await runner.close()`` from trio or asyncio; plain ``runner.close()`` from sync
@@ -413,8 +730,13 @@ class Runner:
         finally:
             self._close_done.set()
 
+    def _trees(self) -> list[BaseAgent]:
+        """The root agents of every run so far (and the runner's own agent)."""
+        with self._lock:
+            return list(self._roots.values())
+
     async def _close_toolsets(self) -> None:
-        for toolset in _toolsets(self.agent):
+        for toolset in _toolsets(self._trees()):
             with trio.move_on_after(_TOOLSET_CLOSE_TIMEOUT) as scope:
                 try:
                     await toolset.close()
@@ -425,7 +747,7 @@ class Runner:
                              _TOOLSET_CLOSE_TIMEOUT)
 
     async def _close_models(self) -> None:
-        for agent in _walk(self.agent):
+        for agent in _walk(self._trees()):
             if isinstance(agent, LlmAgent) and agent._llm is not None:
                 with trio.move_on_after(_TOOLSET_CLOSE_TIMEOUT):
                     try:
@@ -461,12 +783,15 @@ class InMemoryRunner(Runner):
     """A runner with in-memory session, artifact and memory services (no credentials).
 
     The development runner: ``auto_create_session`` defaults to True, so a run on a
-    session id that does not exist yet creates it.
+    session id that does not exist yet creates it.  ``InMemoryRunner(agent)`` runs
+    ``agent`` in the ADK-form methods; ``InMemoryRunner()`` has no agent of its own, and
+    its runs name theirs (``runner.run(agent, "text")``), as with ``Runner()``.
+    ``InMemoryRunner(None)`` is an error.
     """
 
     def __init__(
         self,
-        agent: BaseAgent,
+        agent: BaseAgent | _Missing = _MISSING,
         *,
         app_name: str = "InMemoryRunner",
         plugins: list[BasePlugin] | None = None,
@@ -488,15 +813,24 @@ class InMemoryRunner(Runner):
 
 
 def _request(agent: BaseAgent, user_id: Any, session_id: Any, new_message: Any,
-             state_delta: Any, run_config: Any, timeout: Any) -> RunRequest:
+             state_delta: Any, run_config: Any, timeout: Any, *,
+             message_name: str = "new_message") -> RunRequest:
     """The checked request of ``run`` / ``run_async``: every argument is checked here,
     when the method is called, before a run is registered or anything stored."""
     return RunRequest(agent=agent, user_id=check_id(user_id, "user_id"),
                       session_id=check_id(session_id, "session_id"),
-                      new_message=check_user_message(new_message),
+                      new_message=check_user_message(new_message, message_name),
                       state_delta=check_state(state_delta, "state_delta"),
                       run_config=_run_config(run_config),
                       timeout=check_seconds(timeout, "timeout", zero=True))
+
+
+def _no_adk_message(method: str, new_message: Any) -> None:
+    if new_message is not None:
+        raise TypeError(
+            f"runner.{method}(agent, message) takes the message as its second argument; "
+            f"new_message= belongs to the ADK form, runner.{method}(user_id=..., "
+            "session_id=..., new_message=...).")
 
 
 def _run_config(value: Any) -> RunConfig:
@@ -549,16 +883,21 @@ class _Done(Coroutine[Any, Any, None]):
         pass
 
 
-def _walk(agent: BaseAgent) -> list[BaseAgent]:
-    out = [agent]
-    for sub in agent.sub_agents:
-        out.extend(_walk(sub))
-    return out
+def _walk(roots: Iterable[BaseAgent]) -> list[BaseAgent]:
+    """Every agent of the trees of ``roots``, each once (trees may share agents)."""
+    seen: dict[int, BaseAgent] = {}
+    pending = list(roots)
+    while pending:
+        agent = pending.pop(0)
+        if id(agent) not in seen:
+            seen[id(agent)] = agent
+            pending.extend(agent.sub_agents)
+    return list(seen.values())
 
 
-def _toolsets(root: BaseAgent) -> list[BaseToolset]:
+def _toolsets(roots: Iterable[BaseAgent]) -> list[BaseToolset]:
     seen: dict[int, BaseToolset] = {}
-    for agent in _walk(root):
+    for agent in _walk(roots):
         if isinstance(agent, LlmAgent):
             for entry in agent.tools:
                 if isinstance(entry, BaseToolset):
