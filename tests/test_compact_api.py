@@ -8,9 +8,12 @@ import asyncio
 import contextlib
 import inspect
 import re
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 import uuid
 from contextlib import aclosing
 from pathlib import Path
@@ -479,6 +482,24 @@ async def test_aclosing_an_async_run_live_cancels_the_run() -> None:
     await runner.close()
 
 
+def test_aclosing_a_run_live_under_asyncio_cancels_the_run() -> None:
+    runner = Runner()
+    agent = Agent(name="slow", model=ScriptedModel(
+        replies=[chunks(["a", "b", "c"], chunk_delay=30)]))
+
+    async def main() -> list[str]:
+        got = []
+        async with aclosing(runner.run_live(agent, input_text="Go")) as stream:
+            async for chunk in stream:
+                got.append(chunk)
+                break
+        assert not list(ACTIVE_RUNS)
+        return got
+
+    assert ["a"] == asyncio.run(main())
+    runner.close()
+
+
 def test_run_live_errors_and_timeouts_arrive_after_the_chunks_before_them() -> None:
     agent = Agent(name="slow", model=ScriptedModel(
         replies=[chunks(["a", "b"], chunk_delay=30)]))
@@ -617,3 +638,36 @@ def test_overloads_give_each_form_its_type(tmp_path: Path) -> None:
         '"typing.AsyncGenerator[trio_adk.events._event.Event, None]"',
     ] == notes, result.stdout
     assert "No overload variant of \"run\"" in result.stdout
+
+
+# ---- Ctrl-C ---------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
+                    reason="signals go to the main thread")
+def test_ctrl_c_during_a_compact_run_cancels_it_before_propagating() -> None:
+    """A real SIGINT while ``runner.run(agent, text)`` waits: KeyboardInterrupt arrives
+    promptly, and by then the run was cancelled and its cleanup finished (nothing but
+    the user message stored, no run or run thread left)."""
+    runner = Runner()
+    agent = Agent(name="slow", model=ScriptedModel(replies=[text("late", delay=3)]))
+    main = threading.main_thread().ident
+    assert main is not None
+    interrupter = threading.Timer(0.2, signal.pthread_kill, (main, signal.SIGINT))
+
+    def call() -> None:
+        runner.run(agent, "hi", session_id="s")
+        time.sleep(5)  # not interrupted yet: let a late SIGINT land in pytest.raises
+
+    started = time.monotonic()
+    interrupter.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            call()
+    finally:
+        interrupter.join()
+    assert time.monotonic() - started < 1.5
+    assert [] == list(ACTIVE_RUNS)
+    assert [] == [t.name for t in threading.enumerate() if t.name.startswith("trio_adk.")]
+    assert ["user: hi"] == trio.run(stored, runner, "user", "s")
+    runner.close()

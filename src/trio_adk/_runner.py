@@ -299,12 +299,8 @@ class Runner:
         """Run a compact request to its end in the current trio run."""
         if create_session:
             await self._create_session(request)
-        events: list[Event] = []
         async with aclosing(stream_trio(self, request)) as stream:
-            async for event in stream:
-                events.append(event)
-        return RunResult(events=tuple(events), session_id=request.session_id,
-                         user_id=request.user_id)
+            return _result(request, [event async for event in stream])
 
     async def _result(self, request: RunRequest, create_session: bool) -> RunResult:
         """:meth:`_collect` for the awaiting library (asyncio, else trio)."""
@@ -604,8 +600,9 @@ class Runner:
         persisted as it is received; breaking out of the loop cancels the run and
         returns after its cleanup; ``after_run_callback`` still runs; agent errors are
         re-raised after the events before them, and a failure that is not an
-        ``Exception`` arrives as ``RuntimeError`` chained to it.  Compact form: agent
-        errors are raised from the call.  In both, ``timeout`` raises the built-in
+        ``Exception`` arrives as ``RuntimeError`` chained to it.  Compact form: the same
+        run, its events collected; errors are raised from the call.  In both,
+        ``timeout`` raises the built-in
         ``TimeoutError``, ``close()`` from another thread ``RunnerClosedError``, and
         ``KeyboardInterrupt`` cancels the run cleanly (its cleanup finished) before it
         propagates.
@@ -616,7 +613,11 @@ class Runner:
         _no_adk_message("run", new_message)
         request, create = self._compact_request("run", agent, message, "message", user_id,
                                                 session_id, state_delta, run_config, timeout)
-        return call_sync(self._collect, request, create, what="Runner.run()")
+        if create:
+            call_sync(self._create_session, request, what="Runner.run()")
+        # Through stream_sync, whose caller waits in short slices: Ctrl-C cancels the run
+        # and arrives once its cleanup finished.
+        return _result(request, stream_sync(self, request))
 
     async def run_batch_async(
         self,
@@ -823,6 +824,11 @@ def _request(agent: BaseAgent, user_id: Any, session_id: Any, new_message: Any,
                       state_delta=check_state(state_delta, "state_delta"),
                       run_config=_run_config(run_config),
                       timeout=check_seconds(timeout, "timeout", zero=True))
+
+
+def _result(request: RunRequest, events: Iterable[Event]) -> RunResult:
+    return RunResult(events=tuple(events), session_id=request.session_id,
+                     user_id=request.user_id)
 
 
 def _no_adk_message(method: str, new_message: Any) -> None:
