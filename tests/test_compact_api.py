@@ -218,6 +218,25 @@ def test_any_runner_runs_any_agent_and_creates_its_generated_session() -> None:
     runner.close()
 
 
+@pytest.mark.parametrize("library", ["trio", "asyncio"])
+def test_async_compact_runs_create_their_generated_session_on_any_runner(
+        library: str) -> None:
+    """``await run_async(agent, text)`` and ``async for chunk in run_live(agent, ...)`` on
+    a runner that does not create missing sessions create their fresh session first."""
+    runner = Runner(app_name=APP, agent=echo_agent("own"),
+                    session_service=InMemorySessionService())
+
+    async def main() -> tuple[str, list[str]]:
+        result = await runner.run_async(echo_agent("other"), "hi")
+        chunks = [chunk async for chunk in runner.run_live(story_agent(), input_text="Go")]
+        return str(result), chunks
+
+    outcome = asyncio.run(main()) if library == "asyncio" else trio.run(main)
+    assert ("reply 1", ["Once ", "upon ", "a time."]) == outcome
+    assert 2 == trio.run(session_count, runner)
+    runner.close()
+
+
 def test_agent_errors_arrive_unchanged() -> None:
     """An agent's error is raised from the call as it is (not wrapped)."""
     agent = Agent(name="boom", model=ScriptedModel(replies=[error(LookupError("no such"))]))
