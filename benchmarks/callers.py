@@ -34,6 +34,7 @@ from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import trio
 import trio.testing
 from google.genai import types
@@ -77,7 +78,7 @@ class Parker(BaseAgent):
     ) -> AsyncGenerator[Event, None]:
         yield Event(author=self.name, invocation_id=ctx.invocation_id,
                     content=types.Content(role="model", parts=[_PART]))
-        await trio.sleep_forever()
+        await anyio.sleep_forever()  # user code: runs on the caller's library
 
 
 def _runner(agent: BaseAgent) -> Runner:

@@ -86,16 +86,16 @@ class Worker(BaseAgent):
         try:
             for i in range(self.count):
                 if i and self.gap:
-                    await trio.sleep(self.gap)
+                    await anyio.sleep(self.gap)
                 yield Event(author=self.name, invocation_id=ctx.invocation_id,
                             branch=ctx.branch, content=model_text(f"e{i}"))
-            await trio.sleep(self.tail)
+            await anyio.sleep(self.tail)
             finished = True
         finally:
             if not finished:
                 self.probe.cancelled.append(session_id)
-                with trio.CancelScope(shield=True):
-                    await trio.sleep(self.cleanup)
+                with anyio.CancelScope(shield=True):
+                    await anyio.sleep(self.cleanup)
                 self.probe.cleaned.append(session_id)
 
 
@@ -706,8 +706,7 @@ def test_fifty_concurrent_asyncio_tasks_share_one_guest_run() -> None:
 
 def test_three_threads_each_with_asyncio_run_get_independent_guests() -> None:
     """Three threads each running ``asyncio.run`` with a run, all three runs in flight at
-    once (a barrier inside the agent): three independent guest runs (distinct trio
-    tokens), all succeed."""
+    once (a barrier inside the agent): three independent guest runs, all succeed."""
     barrier = threading.Barrier(3)
     tokens: dict[int, Any] = {}
     results: dict[int, list[str]] = {}
@@ -717,8 +716,9 @@ def test_three_threads_each_with_asyncio_run_get_independent_guests() -> None:
         async def _run_async_impl(  # type: ignore[override]
             self, ctx: InvocationContext
         ) -> AsyncGenerator[Event, None]:
-            tokens[threading.get_ident()] = trio.lowlevel.current_trio_token()
-            await trio.to_thread.run_sync(barrier.wait, 5.0)
+            # User code runs on this thread's asyncio loop, beside its own guest run.
+            tokens[threading.get_ident()] = _asyncio_guest._portals[asyncio.get_running_loop()]
+            await asyncio.to_thread(barrier.wait, 5.0)
             yield Event(author=self.name, invocation_id=ctx.invocation_id,
                         content=model_text("met"))
 

@@ -48,7 +48,9 @@ from collections.abc import Callable, Iterator
 from contextlib import aclosing, closing, contextmanager
 from typing import Any, Literal
 
+import anyio
 import pytest
+import sniffio
 import trio
 import trio.testing
 from hypothesis import HealthCheck, given, settings
@@ -117,8 +119,25 @@ class Probe:
 
 
 async def _cleanup_pause(unit: float) -> None:
-    with trio.CancelScope(shield=True):
-        await trio.sleep(unit)
+    """A cleanup that takes ``unit`` and is not cut short by a cancellation.
+
+    User code: it runs on the caller's library.  On trio a shielded scope; on asyncio
+    (where a task's cancellation cannot be shielded) the pause finishes, then the
+    cancellation that arrived meanwhile is re-raised.
+    """
+    if sniffio.current_async_library() == "trio":
+        with trio.CancelScope(shield=True):
+            await trio.sleep(unit)
+        return
+    pause = asyncio.ensure_future(asyncio.sleep(unit))
+    cancelled = False
+    while not pause.done():
+        try:
+            await asyncio.shield(pause)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 class Scripted(BaseAgent):
@@ -135,7 +154,7 @@ class Scripted(BaseAgent):
         try:
             for kind, arg in self.script:
                 if kind == "sleep":
-                    await trio.sleep(arg * self.unit)
+                    await anyio.sleep(arg * self.unit)
                 elif kind == "fail":
                     probe.failed.append(self.name)
                     raise Boom(self.name)
@@ -146,9 +165,11 @@ class Scripted(BaseAgent):
             finished = True
             probe.finished.append(self.name)
         finally:
-            if not finished:
-                await _cleanup_pause(self.unit)
-            probe.exit(self.name)
+            try:
+                if not finished:
+                    await _cleanup_pause(self.unit)
+            finally:
+                probe.exit(self.name)
 
 
 def make_slow_tool(probe: Probe, unit: float, units: int) -> Callable[[], Any]:
@@ -157,13 +178,15 @@ def make_slow_tool(probe: Probe, unit: float, units: int) -> Callable[[], Any]:
         probe.enter("tool")
         finished = False
         try:
-            await trio.sleep(units * unit)
+            await anyio.sleep(units * unit)
             finished = True
             return "ok"
         finally:
-            if not finished:
-                await _cleanup_pause(unit)
-            probe.exit("tool")
+            try:
+                if not finished:
+                    await _cleanup_pause(unit)
+            finally:
+                probe.exit("tool")
 
     return slow_tool
 

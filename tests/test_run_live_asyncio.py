@@ -264,7 +264,7 @@ def test_consumer_leaving_from_asyncio_closes_politely(how: str) -> None:
     async def long_job() -> str:
         """Works for a long time."""
         try:
-            await trio.sleep_forever()
+            await asyncio.sleep(3600)  # user code: on the caller's loop
         finally:
             tool_state.append("cancelled")
 

@@ -13,6 +13,7 @@ import attrs
 import trio
 from google.genai import types
 
+from trio_adk._usercode._host import AsyncioHost, host_context
 from trio_adk._utils._cancel import CLEANUP_GRACE, cancelled_from_outside, leaked_cancel
 from trio_adk._utils._checks import check_user_message
 from trio_adk._utils._copy import copy_content, copy_state
@@ -100,11 +101,12 @@ class Run:
         return (f"<Run {state} session={self.request.session_id!r} "
                 f"user={self.request.user_id!r}>")
 
-    def start(self) -> None:
+    def start(self, host: AsyncioHost | None = None) -> None:
         """Start the run task in the current trio run (a system task).
 
         Called from a trio task, or from asyncio code on the thread hosting a trio guest
-        run.  The task inherits the caller's contextvars.
+        run.  The task inherits the caller's contextvars.  ``host``: where the run's user
+        code runs (``None``: on trio, directly).
         """
         ACTIVE_RUNS.add(self)
         self.token = trio.lowlevel.current_trio_token()
@@ -114,7 +116,7 @@ class Run:
             self.cancel_scope.deadline = trio.current_time() + self.request.timeout
         trio.lowlevel.spawn_system_task(
             self._drive, name=f"trio_adk.run:{self.request.session_id}",
-            context=contextvars.copy_context(),
+            context=host_context(host),
         )
 
     def abandon(self, *, consumer_closed: bool) -> None:

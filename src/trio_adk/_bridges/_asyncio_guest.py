@@ -10,10 +10,10 @@ asyncio code there between guest ticks.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import outcome
@@ -21,7 +21,9 @@ import trio
 
 from trio_adk._bridges._trio import raise_outcome, report_unseen_error
 from trio_adk._run import Run, RunRequest
+from trio_adk._usercode._host import AsyncioHost, host_context
 from trio_adk._utils._cancel import CLEANUP_GRACE
+from trio_adk._utils._rendezvous import ConsumerGone, Rendezvous
 from trio_adk.events._event import Event
 
 if TYPE_CHECKING:
@@ -195,7 +197,7 @@ async def stream_asyncio(runner: Runner, request: RunRequest) -> AsyncGenerator[
     portal = await _acquire_portal()
     try:
         run = runner._new_run(request)
-        run.start()
+        run.start(AsyncioHost(portal.loop))  # user code runs on the caller's loop
         finished = closed_early = False
         try:
             while True:
@@ -252,8 +254,9 @@ async def run_in_trio(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
             except BaseException as exc:  # delivered to the awaiting asyncio task
                 settle(outcome.Error(exc))
 
+        # User code reached from ``fn`` runs on the caller's loop.
         trio.lowlevel.spawn_system_task(task, name=f"trio_adk.call:{getattr(fn, '__name__', fn)}",
-                                        context=contextvars.copy_context())
+                                        context=host_context(AsyncioHost(loop)))
         try:
             settled = await asyncio.shield(result)
         except asyncio.CancelledError:
@@ -261,5 +264,66 @@ async def run_in_trio(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
             await _await_uncancellable(result, CLEANUP_GRACE)
             raise
         return settled.unwrap()
+    finally:
+        portal.release()
+
+
+async def stream_from_trio(
+    make: Callable[[], AsyncGenerator[T, None]], *, name: str,
+) -> AsyncGenerator[T, None]:
+    """Iterate, from asyncio code, the trio async generator that ``make()`` returns.
+
+    The generator runs in a task of the loop's trio guest run (started if needed), with
+    user code reached from it on this loop; items are handed over one at a time with
+    pull semantics.  Leaving early (``break`` under ``aclosing``, cancellation) cancels
+    that task and waits (bounded) for it; its error is raised here unchanged.
+    """
+    portal = await _acquire_portal()
+    try:
+        loop = portal.loop
+        handoff: Rendezvous[T] = Rendezvous()
+        scope = trio.CancelScope()
+        finished: asyncio.Future[None] = loop.create_future()
+        failure: list[BaseException] = []
+
+        async def produce() -> None:
+            try:
+                with scope:
+                    async with aclosing(make()) as items:
+                        async for item in items:
+                            await handoff.deliver(item)
+            except ConsumerGone:
+                pass
+            except trio.Cancelled:
+                failure.append(RuntimeError(
+                    "The trio guest run shut down before the stream finished."))
+                raise
+            except BaseException as exc:  # delivered to the asyncio consumer
+                failure.append(exc)
+            finally:
+                handoff.close_producer()
+                if not finished.done():
+                    finished.set_result(None)
+
+        trio.lowlevel.spawn_system_task(produce, name=f"trio_adk.stream:{name}",
+                                        context=host_context(AsyncioHost(loop)))
+        complete = False
+        try:
+            while True:
+                try:
+                    item = await handoff.receive_asyncio()
+                except trio.EndOfChannel:
+                    break
+                yield item
+            if handoff.rearmed:
+                await asyncio.sleep(0)  # take a re-armed cancellation here
+            complete = True
+        finally:
+            if not complete:
+                handoff.close_consumer()
+                scope.cancel()
+            await _await_uncancellable(finished, CLEANUP_GRACE)
+        if failure:
+            raise failure[0]
     finally:
         portal.release()

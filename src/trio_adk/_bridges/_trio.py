@@ -25,7 +25,7 @@ async def stream_trio(runner: Runner, request: RunRequest) -> AsyncGenerator[Eve
     the run and waits (shielded, bounded) for its cleanup.
     """
     run = runner._new_run(request)
-    run.start()
+    run.start(None)  # user code runs on trio
     finished = closed_early = False
     try:
         while True:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from trio_adk._usercode._host import call_user
 
 
 def as_list(callback: Callable[..., Any] | Sequence[Callable[..., Any]] | None,
@@ -22,13 +23,12 @@ async def call_chain(
 ) -> Any:
     """Call each callback with ``kwargs`` until one returns something truthy.
 
-    Async callbacks are awaited.  Returns that result, or ``None``.  Exceptions
+    Plain functions are called directly; async ones are awaited on the caller's library
+    (see ``trio_adk._usercode``).  Returns that result, or ``None``.  Exceptions
     propagate unchanged (cancellation included).
     """
     for callback in as_list(callbacks):
-        result = callback(**kwargs)
-        if inspect.isawaitable(result):
-            result = await result
+        result = await call_user(callback, **kwargs)
         if result:
             return result
     return None

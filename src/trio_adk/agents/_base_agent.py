@@ -9,10 +9,12 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
+import sniffio
 import trio
 from google.genai import types
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from trio_adk._usercode._host import is_native, iterate_user, native
 from trio_adk._utils._callbacks import call_chain
 from trio_adk._utils._cancel import CLEANUP_GRACE, cancelled_from_outside, leaked_cancel
 from trio_adk.agents._callback_context import CallbackContext
@@ -31,9 +33,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _native(fn: _F) -> _F:
-    """Mark a built-in ``_run_async_impl`` so the engine uses the push path instead."""
-    fn.__trio_adk_native__ = True  # type: ignore[attr-defined]
-    return fn
+    """Mark a built-in ``_run_async_impl`` so the engine uses the push path on trio."""
+    return native(fn)
 
 
 class BaseAgent(BaseModel):
@@ -137,16 +138,20 @@ class BaseAgent(BaseModel):
     def run_async(self, parent_context: InvocationContext) -> AsyncGenerator[Event, None]:
         """Run this agent and yield its events (the ADK entry point for agent authors).
 
+        Iterate from trio, or from asyncio (a custom agent's ``_run_async_impl`` under
+        an asyncio caller, or a test): the library is detected when this is called.
         The agent runs in a separate task owned by the invocation; this generator only
-        hands its events over.  Closing the generator early (``break`` inside
-        ``aclosing``) cancels the agent and waits, shielded and bounded, for its
-        cleanup.  Use it from inside another agent's ``_run_async_impl``.
+        hands its events over, each once the consumer asks for it.  Closing the
+        generator early (``break`` inside ``aclosing``) cancels the agent and waits,
+        shielded and bounded, for its cleanup.  Use it from inside another agent's
+        ``_run_async_impl``.
         """
-        return _stream(parent_context, lambda ctx: self._execute(ctx), self.name)
+        return _stream_anywhere(parent_context, lambda ctx: self._execute(ctx), self.name)
 
     def run_live(self, parent_context: InvocationContext) -> AsyncGenerator[Event, None]:
         """Run this agent in live mode and yield its events (see :meth:`run_async`)."""
-        return _stream(parent_context, lambda ctx: self._execute(ctx, live=True), self.name)
+        return _stream_anywhere(parent_context, lambda ctx: self._execute(ctx, live=True),
+                                self.name)
 
     @_native
     async def _run_async_impl(self, ctx: InvocationContext) -> AsyncGenerator[Event, None]:
@@ -183,14 +188,14 @@ class BaseAgent(BaseModel):
         if ctx.end_invocation:
             return
         if live:
-            if getattr(type(self)._run_live_impl, "__trio_adk_native__", False):
+            if is_native(type(self)._run_live_impl):
                 await self._run_live(ctx)
-            else:
-                await _drive_generator(self._run_live_impl(ctx), ctx)
-        elif getattr(type(self)._run_async_impl, "__trio_adk_native__", False):
+            else:  # user code: on the caller's library
+                await _drive_generator(iterate_user(self._run_live_impl(ctx)), ctx)
+        elif is_native(type(self)._run_async_impl):
             await self._run_impl(ctx)
         else:
-            await _drive_generator(self._run_async_impl(ctx), ctx)
+            await _drive_generator(iterate_user(self._run_async_impl(ctx)), ctx)
         if _ended(ctx):
             return
         await self._after_agent(ctx)
@@ -296,6 +301,23 @@ async def reap_children(shared: Any) -> None:
     if cleanup.cancelled_caught:
         _log.warning("Agent tasks %s did not finish their cleanup within %.1f s.",
                      sorted(c.name for c in children), CLEANUP_GRACE)
+
+
+def _stream_anywhere(
+    parent_context: InvocationContext,
+    body: Callable[[InvocationContext], Awaitable[None]],
+    name: str,
+) -> AsyncGenerator[Event, None]:
+    """:func:`_stream` for a trio consumer, or bridged to an asyncio one."""
+    try:
+        library = sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        library = None
+    if library == "asyncio":
+        from trio_adk._bridges._asyncio_guest import stream_from_trio
+
+        return stream_from_trio(lambda: _stream(parent_context, body, name), name=name)
+    return _stream(parent_context, body, name)
 
 
 def _stream_body(agent: BaseAgent, ctx: InvocationContext) -> AsyncGenerator[Event, None]:

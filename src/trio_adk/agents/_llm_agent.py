@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from google.genai import types
 from pydantic import BaseModel, field_validator
 
+from trio_adk._usercode._host import await_user
 from trio_adk.agents._agent_tools import AgentTools, build_agent_tools, check_listed_tools
 from trio_adk.agents._base_agent import AgentCallback, BaseAgent, _native
 from trio_adk.agents._callback_context import ReadonlyContext
@@ -144,7 +145,7 @@ class LlmAgent(BaseAgent):
         tools = list(built.static)
         listed: list[tuple[BaseTool, BaseToolset]] = []
         for toolset in built.toolsets:
-            for tool in await toolset.get_tools(ctx):
+            for tool in await await_user(toolset.get_tools(ctx)):  # user code
                 if toolset._is_tool_selected(tool):
                     tools.append(tool)
                     listed.append((tool, toolset))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import trio
 
+from trio_adk._usercode._host import await_user, call_user, is_native, iterate_user
 from trio_adk._utils._callbacks import call_chain
 from trio_adk.agents._callback_context import CallbackContext, ReadonlyContext
 from trio_adk.agents._llm_agent import LlmAgent
@@ -74,6 +75,8 @@ async def _run_step(agent: LlmAgent, ctx: InvocationContext) -> Event | None:
     timeout = ctx.run_config.model_call_timeout
     last: Event | None = None
     responses = llm.generate_content_async(request, stream=stream)
+    if not is_native(llm.generate_content_async):
+        responses = iterate_user(responses)  # a user's model: on the caller's library
     try:
         while True:
             try:
@@ -268,16 +271,17 @@ async def preprocess(agent: LlmAgent, ctx: InvocationContext, request: LlmReques
     if tools:
         tool_context = ToolContext(ctx)
         for tool in tools:
-            await tool.process_llm_request(tool_context=tool_context, llm_request=request)
+            if is_native(tool.process_llm_request):
+                await tool.process_llm_request(tool_context=tool_context, llm_request=request)
+            else:  # a user's override: on the caller's library
+                await await_user(tool.process_llm_request(tool_context=tool_context,
+                                                          llm_request=request))
 
 
 async def _instruction(instruction: Any, ctx: InvocationContext) -> str:
     if isinstance(instruction, str):
         return await inject_session_state(instruction, ctx)
-    result = instruction(ReadonlyContext(ctx))
-    if hasattr(result, "__await__"):
-        result = await result
-    return str(result)
+    return str(await call_user(instruction, ReadonlyContext(ctx)))
 
 
 def transfer_targets(agent: LlmAgent) -> list[BaseAgent]:

@@ -19,6 +19,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 from pydantic import Field
 
+from trio_adk._usercode._host import native
 from trio_adk.errors import ModelConfigError, ModelConnectionError, ModelResponseError
 from trio_adk.models._base_llm import BaseLlm
 from trio_adk.models._gemini_live import (
@@ -271,6 +272,7 @@ class Gemini(BaseLlm):
         """
         return open_gemini_connection(self, llm_request, options or self.live_options)
 
+    @native
     async def generate_content_async(
         self, llm_request: LlmRequest, stream: bool = False
     ) -> AsyncGenerator[LlmResponse, None]:

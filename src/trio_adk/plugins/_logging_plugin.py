@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from trio_adk._usercode._host import native
 from trio_adk.plugins._base_plugin import BasePlugin
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ class LoggingPlugin(BasePlugin):
     def __init__(self, name: str = "logging_plugin") -> None:
         super().__init__(name)
 
+    @native
     async def on_user_message_callback(
         self, *, invocation_context: InvocationContext, user_message: types.Content
     ) -> None:
@@ -100,12 +102,14 @@ class LoggingPlugin(BasePlugin):
             logger.info("[%s] user message: %s",
                         invocation_context.invocation_id, _content(user_message))
 
+    @native
     async def before_run_callback(self, *, invocation_context: InvocationContext) -> None:
         if logger.isEnabledFor(logging.INFO):
             logger.info("[%s] run start: agent '%s' session=%s",
                         invocation_context.invocation_id, invocation_context.agent.name,
                         invocation_context.session.id)
 
+    @native
     async def on_event_callback(
         self, *, invocation_context: InvocationContext, event: Event
     ) -> None:
@@ -114,23 +118,27 @@ class LoggingPlugin(BasePlugin):
                         invocation_context.invocation_id, event.id, event.author,
                         _event_flags(event), _content(event.content))
 
+    @native
     async def after_run_callback(self, *, invocation_context: InvocationContext) -> None:
         if logger.isEnabledFor(logging.INFO):
             logger.info("[%s] run end: agent '%s'",
                         invocation_context.invocation_id, invocation_context.agent.name)
 
+    @native
     async def before_agent_callback(
         self, *, agent: BaseAgent, callback_context: CallbackContext
     ) -> None:
         if logger.isEnabledFor(logging.INFO):
             logger.info("[%s] agent '%s': start", callback_context.invocation_id, agent.name)
 
+    @native
     async def after_agent_callback(
         self, *, agent: BaseAgent, callback_context: CallbackContext
     ) -> None:
         if logger.isEnabledFor(logging.INFO):
             logger.info("[%s] agent '%s': end", callback_context.invocation_id, agent.name)
 
+    @native
     async def before_model_callback(
         self, *, callback_context: CallbackContext, llm_request: LlmRequest
     ) -> None:
@@ -140,6 +148,7 @@ class LoggingPlugin(BasePlugin):
                         llm_request.model, len(llm_request.contents),
                         sorted(llm_request.tools_dict))
 
+    @native
     async def after_model_callback(
         self, *, callback_context: CallbackContext, llm_response: LlmResponse
     ) -> None:
@@ -152,6 +161,7 @@ class LoggingPlugin(BasePlugin):
                         bool(llm_response.partial), llm_response.finish_reason, extra,
                         _content(llm_response.content))
 
+    @native
     async def on_model_error_callback(
         self, *, callback_context: CallbackContext, llm_request: LlmRequest, error: Exception
     ) -> None:
@@ -160,6 +170,7 @@ class LoggingPlugin(BasePlugin):
                         callback_context.invocation_id, callback_context.agent_name,
                         llm_request.model, _error(error))
 
+    @native
     async def before_tool_callback(
         self, *, tool: BaseTool, tool_args: dict[str, Any], tool_context: ToolContext
     ) -> None:
@@ -168,6 +179,7 @@ class LoggingPlugin(BasePlugin):
                         tool_context.invocation_id, tool_context.agent_name, tool.name,
                         tool_context.function_call_id, _short(tool_args))
 
+    @native
     async def after_tool_callback(
         self,
         *,
@@ -181,6 +193,7 @@ class LoggingPlugin(BasePlugin):
                         tool_context.invocation_id, tool_context.agent_name, tool.name,
                         tool_context.function_call_id, _short(result))
 
+    @native
     async def on_tool_error_callback(
         self,
         *,

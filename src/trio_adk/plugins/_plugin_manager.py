@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from trio_adk._usercode._host import await_user, is_native
 from trio_adk.plugins._base_plugin import BasePlugin
 
 if TYPE_CHECKING:
@@ -47,10 +48,17 @@ def _overrides(plugin: BasePlugin, callback: str) -> bool:
 
 
 async def _run_chain(chain: list[_Link], callback: str, kwargs: dict[str, Any]) -> Any:
-    """Call each link with ``kwargs``; return the first non-None result, else None."""
+    """Call each link with ``kwargs``; return the first non-None result, else None.
+
+    A plugin's hook is user code: it runs on the caller's library (trio-adk's own
+    plugins, marked native, run on trio).
+    """
     for plugin, method in chain:
         try:
-            result = await method(**kwargs)
+            if is_native(method):
+                result = await method(**kwargs)
+            else:
+                result = await await_user(method(**kwargs))
         except Exception as exc:
             raise RuntimeError(
                 f"Error in plugin '{plugin.name}' during '{callback}' callback: {exc}"

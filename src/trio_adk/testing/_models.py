@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Any, TypeAlias
 
@@ -11,6 +10,7 @@ import trio
 from google.genai import types
 from pydantic import PrivateAttr
 
+from trio_adk._usercode._host import call_user, native
 from trio_adk.models._base_llm import BaseLlm
 from trio_adk.models._llm_request import LlmRequest
 from trio_adk.models._llm_response import LlmResponse
@@ -164,6 +164,7 @@ class ScriptedModel(BaseLlm):
             raise AssertionError(
                 f"ScriptedModel used {self._position} of {len(self.replies)} replies.")
 
+    @native
     def generate_content_async(
         self, llm_request: LlmRequest, stream: bool = False
     ) -> AsyncGenerator[LlmResponse, None]:
@@ -201,12 +202,11 @@ class FunctionModel(BaseLlm):
         """Every request received, in order."""
         return self._requests
 
+    @native
     async def generate_content_async(
         self, llm_request: LlmRequest, stream: bool = False
     ) -> AsyncGenerator[LlmResponse, None]:
         self._requests.append(llm_request)
-        result = self.function(llm_request)
-        if inspect.isawaitable(result):
-            result = await result
+        result = await call_user(self.function, llm_request)  # on the caller's library
         async for response in _play(_as_reply(result), stream):
             yield response

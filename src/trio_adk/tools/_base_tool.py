@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from google.genai import types
 
+from trio_adk._usercode._host import native
+
 if TYPE_CHECKING:
     from trio_adk.agents._callback_context import ReadonlyContext
     from trio_adk.models._llm_request import LlmRequest
@@ -35,6 +37,7 @@ class BaseTool(abc.ABC):
         """Run the tool with the model's arguments and return its result."""
         raise NotImplementedError(f"{type(self).__name__} does not implement run_async.")
 
+    @native
     async def process_llm_request(
         self, *, tool_context: ToolContext, llm_request: LlmRequest
     ) -> None:
@@ -61,6 +64,7 @@ class BaseToolset(abc.ABC):
         Called in the run's trio task before each model call; cancelled with the run.
         """
 
+    @native
     async def close(self) -> None:
         """Release the toolset's resources.  Idempotent; default: nothing.
 

@@ -16,6 +16,7 @@ import pydantic
 import trio
 from google.genai import types
 
+from trio_adk._usercode._host import await_user, iterate_user, native
 from trio_adk.tools._base_tool import BaseTool, BaseToolset
 from trio_adk.tools._function_schema import (
     ParamInfo,
@@ -142,6 +143,7 @@ class FunctionTool(BaseTool):
             self._declaration = self._build_declaration()
         return self._declaration.model_copy(deep=True)
 
+    @native
     async def run_async(self, *, args: dict[str, Any], tool_context: ToolContext) -> Any:
         """Call the function with the model's ``args`` and return its raw result.
 
@@ -176,12 +178,12 @@ class FunctionTool(BaseTool):
                 keywords[param.name] = value
         call = functools.partial(self.func, *positional, **keywords)
         if self._is_async:
-            return await call()
+            return await await_user(call())  # on the caller's library
         if self._is_stream:
-            return call()
+            return iterate_user(call())
         result = call() if self._runs_inline else await run_sync_tool(call, tool_context)
         if inspect.isawaitable(result):
-            result = await result
+            result = await await_user(result)
         return result
 
     def _convert(self, name: str, value: Any) -> Any:

@@ -1,0 +1,1 @@
+"""User code (tools, callbacks, plugins, custom agents, models) on the caller's library."""
