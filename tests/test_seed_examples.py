@@ -49,13 +49,19 @@ import trio
 import trio.testing
 
 real_run = trio.run
+real_guest_run = trio.lowlevel.start_guest_run
 
 
 def fast_run(*args, **kwargs):
     return real_run(*args, clock=trio.testing.MockClock(rate=1000), **kwargs)
 
 
+def fast_guest_run(*args, **kwargs):
+    return real_guest_run(*args, clock=trio.testing.MockClock(rate=1000), **kwargs)
+
+
 trio.run = fast_run
+trio.lowlevel.start_guest_run = fast_guest_run  # sync run() hosts trio on asyncio
 runpy.run_path(sys.argv[1], run_name="__main__")
 """
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
+import anyio
 import pytest
 import trio
 from pydantic import Field
@@ -74,11 +75,11 @@ class Streamer(BaseAgent):
         try:
             for i in range(self.count):
                 if i and self.gap:
-                    await trio.sleep(self.gap)
+                    await anyio.sleep(self.gap)  # user code: on the caller's library
                 yield Event(author=self.name, invocation_id=ctx.invocation_id,
                             content=model_text(f"e{i}"))
             if self.tail:
-                await trio.sleep(self.tail)
+                await anyio.sleep(self.tail)
             if self.fail is not None:
                 raise self.fail
             finished = True
@@ -86,8 +87,8 @@ class Streamer(BaseAgent):
         finally:
             if not finished and self.fail is None:
                 self.probe.cancelled.append(session_id)
-                with trio.CancelScope(shield=True):
-                    await trio.sleep(self.cleanup)
+                with anyio.CancelScope(shield=True):
+                    await anyio.sleep(self.cleanup)
                 self.probe.cleaned.append(session_id)
 
 
@@ -108,7 +109,7 @@ class Echo(BaseAgent):
         try:
             if message.startswith("fail"):
                 raise ValueError(message)
-            await trio.sleep(self.slow if message.startswith("slow") else self.work)
+            await anyio.sleep(self.slow if message.startswith("slow") else self.work)
         finally:
             self.probe.leave()
         yield Event(author=self.name, invocation_id=ctx.invocation_id,

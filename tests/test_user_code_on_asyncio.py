@@ -279,3 +279,31 @@ def test_a_user_tool_class_and_its_request_hook_run_on_asyncio() -> None:
 
     asyncio.run(main())
     assert ["request hook on asyncio", "run on asyncio", "request hook on asyncio"] == seen
+
+
+def asyncio_tool_agent() -> Agent:
+    async def fetch(url: str) -> dict[str, Any]:
+        """Fetch a url."""
+        await asyncio.sleep(0.001)
+        return {"url": url, "library": sniffio.current_async_library()}
+
+    return Agent(name="bot", model=ScriptedModel(
+        replies=[function_call("fetch", {"url": "u"}), "fetched"], repeat=True),
+        tools=[fetch])
+
+
+def test_sync_run_hosts_user_code_on_asyncio_as_adk_does() -> None:
+    """Under sync ``run()`` the worker thread runs an asyncio loop with trio as its guest,
+    so asyncio code in tools works there too."""
+    runner = InMemoryRunner(asyncio_tool_agent(), app_name=APP)
+    events = list(runner.run(user_id=USER, session_id="s1", new_message="go"))
+    responses = [r.response for e in events for r in e.get_function_responses()]
+    assert [{"url": "u", "library": "asyncio"}] == responses
+    runner.close()
+
+
+def test_sync_run_batch_hosts_user_code_on_asyncio() -> None:
+    runner = InMemoryRunner(asyncio_tool_agent(), app_name=APP)
+    results = runner.run_batch([(USER, f"s{i}", "go") for i in range(3)], max_concurrency=1)
+    assert ["fetched"] * 3 == [r.text for r in results]
+    runner.close()

@@ -1,5 +1,7 @@
 """Sync callers: the run lives in a private trio run on a worker thread.
 
+The worker thread runs an asyncio loop with trio as its guest, so user code (tools,
+callbacks, custom agents) runs on asyncio there, as it does under ADK's sync ``run()``.
 The calling thread pulls events one at a time through the trio token, so an event is
 persisted exactly when the caller receives it, even in a thread whose own event loop is
 running (Jupyter, an asyncio or trio program calling sync code).
@@ -7,6 +9,7 @@ running (Jupyter, an asyncio or trio program calling sync code).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import functools
@@ -19,8 +22,10 @@ import outcome
 import sniffio
 import trio
 
+from trio_adk._bridges._asyncio_guest import run_in_trio
 from trio_adk._bridges._trio import raise_outcome, report_unseen_error
 from trio_adk._run import Run, RunRequest
+from trio_adk._usercode._host import current_host
 from trio_adk._utils._cancel import CLEANUP_GRACE
 from trio_adk.events._event import Event
 
@@ -68,7 +73,7 @@ class _Worker:
 
     def _main(self) -> None:
         try:
-            trio.run(self._host)
+            asyncio.run(run_in_trio(self._host))
         except BaseException as exc:  # surfaced in the calling thread
             self.failure = exc
         finally:
@@ -78,7 +83,7 @@ class _Worker:
         self.released = trio.Event()
         self.token = trio.lowlevel.current_trio_token()
         run = self.runner._new_run(self.request)
-        run.start()
+        run.start(current_host())  # user code runs on this thread's asyncio loop
         self.run = run
         self.ready.set()
         with trio.CancelScope(shield=True):
@@ -192,7 +197,8 @@ def call_sync(fn: Callable[..., Awaitable[T]], *args: Any, what: str = "this cal
         raise KeyboardInterrupt  # cancelled by the interrupted caller
 
     def main() -> None:
-        box.append(outcome.capture(trio.run, guarded))
+        # User code reached from ``fn`` runs on this thread's asyncio loop, as in ADK.
+        box.append(outcome.capture(asyncio.run, run_in_trio(guarded)))
 
     thread = threading.Thread(target=context.run, args=(main,), name="trio_adk.call-thread",
                               daemon=True)
