@@ -307,3 +307,13 @@ def test_sync_run_batch_hosts_user_code_on_asyncio() -> None:
     results = runner.run_batch([(USER, f"s{i}", "go") for i in range(3)], max_concurrency=1)
     assert ["fetched"] * 3 == [r.text for r in results]
     runner.close()
+
+
+def test_asyncio_run_batch_async_hosts_user_code_on_the_callers_loop() -> None:
+    async def main() -> list[str]:
+        async with InMemoryRunner(asyncio_tool_agent(), app_name=APP) as runner:
+            results = await runner.run_batch_async(
+                [(USER, f"s{i}", "go") for i in range(3)], max_concurrency=1)
+        return [r.text for r in results]
+
+    assert ["fetched"] * 3 == asyncio.run(main())

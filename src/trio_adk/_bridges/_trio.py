@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from trio_adk._run import Run, RunRequest
+from trio_adk._usercode._host import current_host
 from trio_adk.errors import RunnerClosedError
 from trio_adk.events._event import Event
 
@@ -25,7 +26,9 @@ async def stream_trio(runner: Runner, request: RunRequest) -> AsyncGenerator[Eve
     the run and waits (shielded, bounded) for its cleanup.
     """
     run = runner._new_run(request)
-    run.start(None)  # user code runs on trio
+    # User code runs on trio, unless this is engine code serving an asyncio or sync
+    # caller (a batch): then on that caller's loop, as the rest of its call.
+    run.start(current_host())
     finished = closed_early = False
     try:
         while True:
