@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from trio_adk._bridges._anywhere import awaitable_anywhere
 from trio_adk._usercode._host import await_user, is_native
 from trio_adk.plugins._base_plugin import BasePlugin
 
@@ -126,6 +127,7 @@ class PluginManager:
                 return plugin
         return None
 
+    @awaitable_anywhere
     async def close(self) -> None:
         """Close every plugin, one after the other, in registration order.
 

@@ -16,6 +16,7 @@ import pydantic
 import trio
 from google.genai import types
 
+from trio_adk._bridges._anywhere import awaitable_anywhere
 from trio_adk._usercode._host import await_user, iterate_user, native
 from trio_adk.tools._base_tool import BaseTool, BaseToolset
 from trio_adk.tools._function_schema import (
@@ -144,6 +145,7 @@ class FunctionTool(BaseTool):
         return self._declaration.model_copy(deep=True)
 
     @native
+    @awaitable_anywhere
     async def run_async(self, *, args: dict[str, Any], tool_context: ToolContext) -> Any:
         """Call the function with the model's ``args`` and return its raw result.
 
