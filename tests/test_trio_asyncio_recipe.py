@@ -30,9 +30,11 @@ async def weather(city: str) -> dict[str, Any]:
 async def test_a_trio_app_calls_an_asyncio_library_from_a_tool() -> None:
     agent = Agent(name="bot", model=ScriptedModel(
         replies=[function_call("weather", {"city": "Oslo"}), "ok"]), tools=[weather])
-    async with trio_asyncio.open_loop(), InMemoryRunner(agent, app_name=APP) as runner:
-        async with aclosing(runner.run_async(user_id=USER, session_id="s1",
-                                             new_message="weather?")) as events:
-            responses = [r.response async for e in events
-                         for r in e.get_function_responses()]
+    async with (
+        trio_asyncio.open_loop(),
+        InMemoryRunner(agent, app_name=APP) as runner,
+        aclosing(runner.run_async(user_id=USER, session_id="s1",
+                                  new_message="weather?")) as events,
+    ):
+        responses = [r.response async for e in events for r in e.get_function_responses()]
     assert [{"report": "Oslo: sunny (asyncio loop TrioEventLoop)"}] == responses
