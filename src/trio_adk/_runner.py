@@ -91,7 +91,8 @@ class Runner:
     its cleanup awaited (bounded by a grace period, after which it is logged).
     ``close()`` cancels the runs still in flight, waits for their cleanup, then closes
     the toolsets and models of every agent tree this runner has run, the plugins and
-    the session service.
+    the session service.  (So the runner keeps each root agent it has run until it is
+    closed: build agents once and reuse them rather than one per request.)
 
     Args:
         app_name: The app the sessions belong to (non-empty).  Required with ``agent``;
