@@ -8,7 +8,7 @@ offline: a FunctionModel answers from a small table after a short "thinking" del
 
 from __future__ import annotations
 
-import trio
+import asyncio
 
 from trio_adk import Agent, InMemoryRunner
 from trio_adk.models import LlmRequest
@@ -25,11 +25,15 @@ class Meter:
 
 
 async def offline_model(request: LlmRequest) -> str:
-    """Stands in for Gemini: looks the country up, taking 0.1 s like a real call."""
+    """Stands in for Gemini: looks the country up, taking 0.1 s like a real call.
+
+    User code runs on asyncio under the sync ``run_batch`` (as in ADK), so it awaits
+    asyncio's sleep.
+    """
     Meter.active += 1
     Meter.most = max(Meter.most, Meter.active)
     try:
-        await trio.sleep(0.1)
+        await asyncio.sleep(0.1)
     finally:
         Meter.active -= 1
     question = "".join(part.text or "" for part in request.contents[-1].parts or ())

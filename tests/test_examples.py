@@ -187,3 +187,9 @@ def test_gemini_examples_explain_missing_configuration(name: str) -> None:
     assert "" == result.stdout
     for variable in GEMINI_ENV_VARS:
         assert variable in result.stderr
+
+
+def test_trio_asyncio_recipe_calls_an_asyncio_library_from_a_trio_tool() -> None:
+    """In a process of its own: importing trio-asyncio changes asyncio's loop policy."""
+    assert ("tool: Oslo: sunny, read on asyncio's TrioEventLoop\n"
+            "agent: It is sunny in Oslo.\n") == _run("trio_asyncio_tools.py")

@@ -29,6 +29,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _NATIVE = "__trio_adk_native__"
 
+#: Loop steps a hop spins through (staying runnable) before it waits idle.
+_SPIN_STEPS = 8
+
 
 class AsyncioHost:
     """Runs user coroutines as asyncio tasks on ``loop``, the loop hosting this trio run
@@ -66,7 +69,16 @@ class AsyncioHost:
 
         task.add_done_callback(finished)
         try:
-            await done.wait()
+            # Most user code (callbacks, quick tools) finishes within a few loop steps:
+            # let the loop take them while this guest stays runnable, so the guest does
+            # not go idle (an idle guest waits for I/O in a worker thread, a round trip
+            # of about 0.1 ms).  Longer work is waited for without spinning.
+            for _ in range(_SPIN_STEPS):
+                if task.done():
+                    break
+                await trio.lowlevel.checkpoint()
+            else:
+                await done.wait()
         except BaseException:  # cancelled (or interrupted): cancel the task and wait
             if not task.done():
                 task.cancel()
