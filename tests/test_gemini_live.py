@@ -261,6 +261,42 @@ async def test_silent_server_bounds_the_handshake() -> None:
         nursery.cancel_scope.cancel()
 
 
+class _CancelWhenSpawned(trio.abc.Instrument):
+    """Cancels ``scope`` the moment a task whose name ends with ``suffix`` is spawned."""
+
+    def __init__(self, suffix: str, scope: trio.CancelScope) -> None:
+        self.suffix, self.scope = suffix, scope
+
+    def task_spawned(self, task: trio.lowlevel.Task) -> None:
+        if task.name.endswith(self.suffix):
+            self.scope.cancel()
+
+
+async def test_cancelled_while_the_reader_host_starts_does_not_hang() -> None:
+    """A cancellation landing while the connection starts its (shielded) reader host
+    ends the connect promptly with Cancelled; it used to hang forever (the host entered
+    its shielded scope before it could see the cancellation)."""
+    async def say_nothing(stream: trio.SocketStream) -> None:
+        async with stream:
+            await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(trio.serve_tcp, say_nothing, 0)
+        port = listeners[0].socket.getsockname()[1]
+        model = Gemini(model=LIVE_MODEL, base_url=f"http://127.0.0.1:{port}", api_key="k")
+        with trio.fail_after(5):  # the hang: fail instead of blocking the suite
+            with trio.CancelScope() as scope:
+                instrument = _CancelWhenSpawned("_host_reader", scope)
+                trio.lowlevel.add_instrument(instrument)
+                try:
+                    async with model.connect(LlmRequest()):
+                        pass  # pragma: no cover
+                finally:
+                    trio.lowlevel.remove_instrument(instrument)
+            assert scope.cancelled_caught
+        nursery.cancel_scope.cancel()
+
+
 async def test_wss_with_tls() -> None:
     """An https base URL becomes wss; the options' ssl_context verifies the server."""
     server_context, client_context = self_signed()

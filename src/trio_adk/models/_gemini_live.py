@@ -340,7 +340,10 @@ async def _host_reader(scope: trio.CancelScope, *,
     reply; a reader cancelled with everything else would leave the close waiting for
     ``close_timeout``.  The connection context cancels ``scope`` itself once the WebSocket
     is closed, in every case (also when it was cancelled before this task started).
+    A cancellation that arrived while this task was being started is taken before the
+    shielded scope is entered (inside it, ``nursery.start`` would wait forever).
     """
+    await trio.lowlevel.checkpoint_if_cancelled()
     with scope:
         async with trio.open_nursery() as nursery:
             task_status.started(nursery)
