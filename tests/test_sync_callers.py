@@ -555,6 +555,34 @@ def test_keyboard_interrupt_during_run_cancels_the_run_cleanly(how: str) -> None
     assert [] == [t.name for t in threading.enumerate() if t.name == "trio_adk.run-thread"]
 
 
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
+                    reason="signals go to the main thread")
+@pytest.mark.parametrize("how", ["sigint", "interrupt_main"])
+def test_keyboard_interrupt_during_run_batch_arrives_after_the_cleanup(how: str) -> None:
+    """Ctrl-C while sync ``run_batch`` waits: the KeyboardInterrupt reaches the caller
+    only once the run's cleanup (0.3 s) finished.  (Waiting in ``Thread.join()``, an
+    interrupt could mark the worker stopped while it still ran.)"""
+    probe = Probe()
+    runner = sync_runner(Streamer(name="streamer", count=1, tail=3.0, cleanup=0.3,
+                                  probe=probe))
+    ready = threading.Event()
+    helper = start_thread(_interrupt_after, ready, how)
+    def batch() -> None:
+        ready.set()
+        runner.run_batch([(USER, "s1", "go")])
+        helper.join(5)  # not interrupted yet: let a late interrupt land here
+        time.sleep(0.2)
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            batch()
+        assert ["s1"] == probe.cleaned  # already, when the interrupt arrived
+        assert [] == list(ACTIVE_RUNS)
+    finally:
+        ready.set()
+        helper.join(5)
+
+
 # ---- one session, several sync callers ------------------------------------------------------
 
 

@@ -196,20 +196,31 @@ def call_sync(fn: Callable[..., Awaitable[T]], *args: Any, what: str = "this cal
             return await fn(*args, **kwargs)
         raise KeyboardInterrupt  # cancelled by the interrupted caller
 
+    finished = threading.Event()
+
     def main() -> None:
         # User code reached from ``fn`` runs on this thread's asyncio loop, as in ADK.
-        box.append(outcome.capture(asyncio.run, run_in_trio(guarded)))
+        try:
+            box.append(outcome.capture(asyncio.run, run_in_trio(guarded)))
+        finally:
+            finished.set()
 
     thread = threading.Thread(target=context.run, args=(main,), name="trio_adk.call-thread",
                               daemon=True)
     thread.start()
+    # Wait on an Event in short slices, not in Thread.join(): on Python 3.11 a Ctrl-C
+    # that interrupts join() can mark the thread stopped while it still runs, and the
+    # caller would see KeyboardInterrupt before the cleanup finished.
     try:
-        thread.join()
+        while not finished.wait(_POLL):
+            pass
     except BaseException:
         if started:
             token, scope = started[0]
             with contextlib.suppress(trio.RunFinishedError):
                 token.run_sync_soon(scope.cancel)
-        thread.join()
+        while not finished.wait(_POLL):
+            pass
         raise
+    thread.join()
     return box[0].unwrap()
