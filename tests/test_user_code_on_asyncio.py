@@ -317,3 +317,46 @@ def test_asyncio_run_batch_async_hosts_user_code_on_the_callers_loop() -> None:
         return [r.text for r in results]
 
     assert ["fetched"] * 3 == asyncio.run(main())
+
+
+class ClosingToolset(BaseToolset):
+    def __init__(self, log: list[str]) -> None:
+        super().__init__()
+        self.log = log
+
+    async def get_tools(self, readonly_context: Any = None) -> list[BaseTool]:
+        return []
+
+    async def close(self) -> None:
+        await asyncio.sleep(0)
+        self.log.append(f"toolset closed on {sniffio.current_async_library()}")
+
+
+class ClosingPlugin(BasePlugin):
+    def __init__(self, log: list[str]) -> None:
+        super().__init__(name="closing")
+        self.log = log
+
+    async def close(self) -> None:
+        await asyncio.sleep(0)
+        self.log.append(f"plugin closed on {sniffio.current_async_library()}")
+
+
+@pytest.mark.parametrize("caller", ["asyncio", "sync"])
+def test_toolsets_and_plugins_close_on_the_closers_library(caller: str) -> None:
+    log: list[str] = []
+    agent = Agent(name="bot", model=ScriptedModel(replies=["ok"]),
+                  tools=[ClosingToolset(log)])
+    runner = InMemoryRunner(agent, app_name=APP, plugins=[ClosingPlugin(log)])
+    if caller == "asyncio":
+        asyncio.run(runner.close())  # type: ignore[arg-type]  (a finished coroutine)
+
+        async def main() -> None:
+            again = InMemoryRunner(agent, app_name=APP, plugins=[ClosingPlugin(log)])
+            await again.close()
+
+        log.clear()
+        asyncio.run(main())
+    else:
+        runner.close()
+    assert ["toolset closed on asyncio", "plugin closed on asyncio"] == log

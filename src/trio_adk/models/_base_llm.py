@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from google.genai import types
 from pydantic import BaseModel, ConfigDict
 
+from trio_adk._usercode._host import native
+
 if TYPE_CHECKING:
     from trio_adk.models._llm_request import LlmRequest
     from trio_adk.models._llm_response import LlmResponse
@@ -46,6 +48,7 @@ class BaseLlm(BaseModel):
         """Open a live (bidirectional) connection; must be used with ``async with``."""
         raise NotImplementedError(f"Live connection is not supported for {self.model}.")
 
+    @native
     async def aclose(self) -> None:
         """Release resources (HTTP clients); called by ``Runner.close()``.  Idempotent.
 

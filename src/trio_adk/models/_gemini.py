@@ -220,6 +220,7 @@ class Gemini(BaseLlm):
         """This trio run's HTTP client (opened on first use)."""
         return self._owner().client
 
+    @native
     async def aclose(self) -> None:
         """Close the HTTP clients once their requests in flight have finished.
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING, Any
 
+from trio_adk._usercode._host import native
+
 if TYPE_CHECKING:
     from google.genai import types
 
@@ -172,6 +174,7 @@ class BasePlugin(abc.ABC):
         """
         return None
 
+    @native
     async def close(self) -> None:
         """Release the plugin's resources; the default does nothing.
 

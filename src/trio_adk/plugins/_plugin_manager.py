@@ -147,7 +147,10 @@ class PluginManager:
             for plugin in self.plugins:
                 try:
                     with trio.move_on_after(self.close_timeout) as scope:
-                        await plugin.close()
+                        if is_native(plugin.close):
+                            await plugin.close()
+                        else:  # user code: on the closer's library
+                            await await_user(plugin.close())
                 except Exception as exc:
                     failures.append((plugin.name, exc))
                     continue
