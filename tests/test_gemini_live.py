@@ -243,15 +243,17 @@ async def test_refused_upgrade_and_unreachable_endpoint() -> None:
         nursery.cancel_scope.cancel()
 
 
+async def _say_nothing(stream: trio.SocketStream) -> None:
+    """A server that accepts TCP and never says anything."""
+    async with stream:
+        await trio.sleep_forever()
+
+
 async def test_silent_server_bounds_the_handshake() -> None:
     """A server that accepts TCP and never answers the upgrade: LiveTimeoutError at
     connect_timeout."""
-    async def say_nothing(stream: trio.SocketStream) -> None:
-        async with stream:
-            await trio.sleep_forever()
-
     async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(trio.serve_tcp, say_nothing, 0)
+        listeners = await nursery.start(trio.serve_tcp, _say_nothing, 0)
         port = listeners[0].socket.getsockname()[1]
         model = Gemini(model=LIVE_MODEL, base_url=f"http://127.0.0.1:{port}", api_key="k")
         with trio.fail_after(5), pytest.raises(LiveTimeoutError, match="handshake"):
@@ -276,12 +278,8 @@ async def test_cancelled_while_the_reader_host_starts_does_not_hang() -> None:
     """A cancellation landing while the connection starts its (shielded) reader host
     ends the connect promptly with Cancelled; it used to hang forever (the host entered
     its shielded scope before it could see the cancellation)."""
-    async def say_nothing(stream: trio.SocketStream) -> None:
-        async with stream:
-            await trio.sleep_forever()
-
     async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(trio.serve_tcp, say_nothing, 0)
+        listeners = await nursery.start(trio.serve_tcp, _say_nothing, 0)
         port = listeners[0].socket.getsockname()[1]
         model = Gemini(model=LIVE_MODEL, base_url=f"http://127.0.0.1:{port}", api_key="k")
         with trio.fail_after(5):  # the hang: fail instead of blocking the suite
