@@ -226,6 +226,50 @@ def test_tool_call_from_asyncio() -> None:
     assert [1000] == srv.recording.closes
 
 
+def test_streaming_tool_written_for_asyncio_streams_from_the_callers_loop() -> None:
+    """An async-generator tool under an asyncio caller runs on the caller's loop: it
+    awaits asyncio's sleep between values, each value reaches the model, and the tool is
+    closed (its asyncio cleanup runs) when the run ends."""
+    state: list[str] = []
+
+    async def monitor_price(symbol: str) -> AsyncGenerator[str, None]:
+        """Streams the price of a stock."""
+        try:
+            for price in (100, 101):
+                await asyncio.sleep(0.001)
+                yield f"{symbol} at {price}"
+            state.append("waiting")
+            await asyncio.sleep(3600)
+        finally:
+            state.append("closed")
+
+    pending = {"status": "The function is running asynchronously and the results are "
+                         "pending."}
+    turn = ls.on_turn(ls.call_tool("monitor_price", {"symbol": "XYZ"}, expect=pending),
+                      ls.say("Watching XYZ.", chunks=1))
+    last = "You said: Function monitor_price returned: XYZ at 101"
+    with live_server(turn) as srv:
+
+        async def main() -> list[Event]:
+            runner = await open_runner(srv.base_url, tools=[monitor_price])
+            try:
+                queue = LiveRequestQueue()
+                queue.send_content(user_text("watch XYZ"))
+
+                def react(event: Event) -> None:
+                    if final_text(event) == last:
+                        queue.close()
+
+                return await converse(run_live(runner, queue), react)
+            finally:
+                await runner.close()
+
+        events = in_asyncio(main)
+    assert ["waiting", "closed"] == state
+    assert last in final_texts(events)
+    assert [] == srv.talk.failures
+
+
 def test_close_mid_reply_from_asyncio_delivers_the_whole_reply() -> None:
     log = RunLog()
     with live_server(ls.on_turn(ls.say("one two three four", chunks=4, delay=0.03))) as srv:
