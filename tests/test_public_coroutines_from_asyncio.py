@@ -26,10 +26,14 @@ async def _context(agent: Any) -> InvocationContext:
     return InvocationContext(session_service=service, agent=agent, session=session)
 
 
-def test_an_agent_iterated_from_asyncio_with_a_hand_made_context() -> None:
-    root = SequentialAgent(name="steps", sub_agents=[
+def two_steps() -> SequentialAgent:
+    return SequentialAgent(name="steps", sub_agents=[
         Agent(name="first", model=ScriptedModel(replies=["one"])),
         Agent(name="second", model=ScriptedModel(replies=["two"]))])
+
+
+def test_an_agent_iterated_from_asyncio_with_a_hand_made_context() -> None:
+    root = two_steps()
 
     async def main() -> list[str]:
         ctx = await _context(root)
@@ -40,9 +44,7 @@ def test_an_agent_iterated_from_asyncio_with_a_hand_made_context() -> None:
 
 
 def test_leaving_an_agent_iterated_from_asyncio_early_cancels_it() -> None:
-    agent = SequentialAgent(name="steps", sub_agents=[
-        Agent(name="first", model=ScriptedModel(replies=["one"])),
-        Agent(name="second", model=ScriptedModel(replies=["two"]))])
+    agent = two_steps()
 
     async def main() -> list[str]:
         ctx = await _context(agent)
