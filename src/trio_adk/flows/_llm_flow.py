@@ -226,6 +226,11 @@ def _save_output(agent: LlmAgent, event: Event) -> None:
     content = event.content
     if content is None or not content.parts or not event.is_final_response():
         return
+    if not any(p.text is not None and not p.thought for p in content.parts):
+        # A final event without text (a function response ending the agent, e.g. an
+        # ``exit_loop`` escalation or a skipped summarization) keeps the value saved
+        # before: it must not overwrite it with "".
+        return
     text = "".join(p.text for p in content.parts if p.text and not p.thought)
     value: Any = text
     if agent.output_schema is not None:

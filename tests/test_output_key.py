@@ -1,0 +1,75 @@
+"""output_key: which of an agent's events save its text, and which leave state alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.genai import types
+
+from helpers import USER, make_runner, run_text
+from trio_adk import Agent, Runner
+from trio_adk.agents import LoopAgent
+from trio_adk.models import LlmResponse
+from trio_adk.testing import ScriptedModel, function_call
+from trio_adk.tools import ToolContext
+
+
+async def session_state(runner: Runner) -> dict[str, Any]:
+    session = await runner.session_service.get_session(app_name=runner.app_name,
+                                                       user_id=USER, session_id="s1")
+    assert session is not None
+    return session.state
+
+
+def exit_loop(tool_context: ToolContext) -> dict[str, Any]:
+    """Stop the refinement loop."""
+    tool_context.actions.escalate = True
+    tool_context.actions.skip_summarization = True
+    return {}
+
+
+async def test_refiner_ending_a_loop_with_a_tool_keeps_its_document() -> None:
+    """The refiner's last event is exit_loop's response (final, no text): the document
+    it wrote on the pass before stays in state instead of becoming ""."""
+    refiner = Agent(
+        name="refiner",
+        model=ScriptedModel(replies=["draft, refined", function_call("exit_loop", {})]),
+        tools=[exit_loop], output_key="doc",
+    )
+    runner = await make_runner(LoopAgent(name="loop", sub_agents=[refiner], max_iterations=5))
+    events = await run_text(runner, "write")
+    last = events[-1]
+    assert last.is_final_response() and last.actions.escalate
+    assert "doc" not in last.actions.state_delta
+    assert {"doc": "draft, refined"} == await session_state(runner)
+
+
+async def test_a_final_function_response_does_not_overwrite_the_saved_text() -> None:
+    """Outside a loop too: a skip-summarization tool response saves nothing."""
+    model = ScriptedModel(replies=["first", function_call("exit_loop", {})])
+    runner = await make_runner(Agent(name="bot", model=model, tools=[exit_loop],
+                                     output_key="out"))
+    await run_text(runner, "one")
+    await run_text(runner, "two")
+    assert {"out": "first"} == await session_state(runner)
+
+
+async def test_an_empty_text_part_still_counts_as_text() -> None:
+    """A final event whose text part is "" saves "" (only text-less events are skipped)."""
+    empty = LlmResponse(content=types.Content(role="model", parts=[types.Part(text="")]))
+    model = ScriptedModel(replies=["first", empty])
+    runner = await make_runner(Agent(name="bot", model=model, output_key="out"))
+    await run_text(runner, "one")
+    await run_text(runner, "two")
+    assert {"out": ""} == await session_state(runner)
+
+
+async def test_thought_only_final_event_does_not_overwrite() -> None:
+    """Thought parts are not text for output_key: a thought-only final event saves nothing."""
+    thought = LlmResponse(content=types.Content(
+        role="model", parts=[types.Part(text="thinking", thought=True)]))
+    model = ScriptedModel(replies=["first", thought])
+    runner = await make_runner(Agent(name="bot", model=model, output_key="out"))
+    await run_text(runner, "one")
+    await run_text(runner, "two")
+    assert {"out": "first"} == await session_state(runner)
