@@ -13,7 +13,12 @@ from trio_adk.sessions._state import State
 
 if TYPE_CHECKING:
     from trio_adk.agents._invocation_context import InvocationContext
+    from trio_adk.agents._run_config import RunConfig
+    from trio_adk.artifacts._base import BaseArtifactService
     from trio_adk.auth._types import AuthConfig, AuthCredential
+    from trio_adk.events._event import Event
+    from trio_adk.memory._base import BaseMemoryService, MemoryEntry, SearchMemoryResponse
+    from trio_adk.sessions._session import Session
 
 
 class ReadonlyContext:
@@ -40,9 +45,19 @@ class ReadonlyContext:
         return self._invocation_context.agent.name
 
     @property
-    def session(self) -> Any:
+    def session(self) -> Session:
         """The session of the invocation (treat as read-only)."""
         return self._invocation_context.session
+
+    @property
+    def user_id(self) -> str:
+        """The id of the user the invocation runs for."""
+        return self._invocation_context.user_id
+
+    @property
+    def run_config(self) -> RunConfig:
+        """The run config of the invocation."""
+        return self._invocation_context.run_config
 
     @property
     def state(self) -> Mapping[str, Any]:
@@ -59,15 +74,17 @@ class CallbackContext(ReadonlyContext):
     are cancelled with the run (a cancelled save either stored the artifact or did not).
     """
 
-    __slots__ = ("_event_actions", "_state")
+    __slots__ = ("_event_actions", "_function_call_id", "_state")
 
     def __init__(
         self,
         invocation_context: InvocationContext,
         *,
         event_actions: EventActions | None = None,
+        function_call_id: str | None = None,
     ) -> None:
         super().__init__(invocation_context)
+        self._function_call_id = function_call_id
         self._event_actions = event_actions if event_actions is not None else EventActions()
         self._state = State(
             value=invocation_context.session.state, delta=self._event_actions.state_delta
@@ -88,12 +105,36 @@ class CallbackContext(ReadonlyContext):
         """Alias of :attr:`actions` (ADK spelling)."""
         return self._event_actions
 
-    async def load_artifact(self, filename: str, version: int | None = None) -> types.Part | None:
-        """Load an artifact of the current session (latest version by default)."""
-        ctx = self._invocation_context
-        if ctx.artifact_service is None:
+    @property
+    def function_call_id(self) -> str | None:
+        """The id of the function call being run (a tool's context), else None."""
+        return self._function_call_id
+
+    @function_call_id.setter
+    def function_call_id(self, value: str | None) -> None:
+        self._function_call_id = value
+
+    @property
+    def branch(self) -> str | None:
+        """The branch of the invocation (``parent.child`` names), if any."""
+        return self._invocation_context.branch
+
+    # ---- artifacts -----------------------------------------------------------------
+
+    def _artifact_service(self) -> BaseArtifactService:
+        service = self._invocation_context.artifact_service
+        if service is None:
             raise ValueError("Artifact service is not initialized.")
-        return await ctx.artifact_service.load_artifact(
+        return service
+
+    async def load_artifact(self, filename: str, version: int | None = None) -> types.Part | None:
+        """Load an artifact of the current session (latest version by default).
+
+        ``None`` when there is none.  Raises ``ValueError`` without an artifact service.
+        Cancellation: cancelled with the run; nothing is changed.
+        """
+        ctx = self._invocation_context
+        return await self._artifact_service().load_artifact(
             app_name=ctx.app_name,
             user_id=ctx.user_id,
             session_id=ctx.session.id,
@@ -101,29 +142,71 @@ class CallbackContext(ReadonlyContext):
             version=version,
         )
 
-    async def save_artifact(self, filename: str, artifact: types.Part) -> int:
-        """Save an artifact and record its version in ``actions.artifact_delta``."""
+    async def save_artifact(
+        self,
+        filename: str,
+        artifact: types.Part,
+        custom_metadata: dict[str, Any] | None = None,
+    ) -> int:
+        """Save an artifact and record its version in ``actions.artifact_delta``.
+
+        Returns the new version.  ``custom_metadata`` is passed on to the artifact
+        service only when given (a service without that parameter then raises
+        ``TypeError``).  Raises ``ValueError`` without an artifact service.
+        Cancellation: a cancelled save either stored the artifact or did not; the delta
+        is recorded only once the service returned.
+        """
         ctx = self._invocation_context
-        if ctx.artifact_service is None:
-            raise ValueError("Artifact service is not initialized.")
-        version = await ctx.artifact_service.save_artifact(
+        extra: dict[str, Any] = {}
+        if custom_metadata is not None:
+            extra["custom_metadata"] = custom_metadata
+        version = await self._artifact_service().save_artifact(
             app_name=ctx.app_name,
             user_id=ctx.user_id,
             session_id=ctx.session.id,
             filename=filename,
             artifact=artifact,
+            **extra,
         )
         self._event_actions.artifact_delta[filename] = version
         return version
 
-    async def list_artifacts(self) -> list[str]:
-        """List the artifact filenames visible to the current session."""
+    async def get_artifact_version(self, filename: str, version: int | None = None) -> Any:
+        """The version information of an artifact (latest when ``version`` is None).
+
+        Asks the artifact service's ``get_artifact_version``; a service without one
+        raises ``NotImplementedError``.  Raises ``ValueError`` without an artifact
+        service.  Cancellation: cancelled with the run; nothing is changed.
+        """
         ctx = self._invocation_context
-        if ctx.artifact_service is None:
-            raise ValueError("Artifact service is not initialized.")
-        return await ctx.artifact_service.list_artifact_keys(
+        service = self._artifact_service()
+        method = getattr(service, "get_artifact_version", None)
+        if method is None:
+            raise NotImplementedError(
+                f"{type(service).__name__} has no get_artifact_version(); use "
+                "list_artifacts() and load_artifact() instead, or an artifact service "
+                "that keeps version information."
+            )
+        return await method(
+            app_name=ctx.app_name,
+            user_id=ctx.user_id,
+            session_id=ctx.session.id,
+            filename=filename,
+            version=version,
+        )
+
+    async def list_artifacts(self) -> list[str]:
+        """List the artifact filenames visible to the current session.
+
+        Sorted; the user's ``user:`` files included.  Raises ``ValueError`` without an
+        artifact service.  Cancellation: cancelled with the run; nothing is changed.
+        """
+        ctx = self._invocation_context
+        return await self._artifact_service().list_artifact_keys(
             app_name=ctx.app_name, user_id=ctx.user_id, session_id=ctx.session.id
         )
+
+    # ---- credentials ---------------------------------------------------------------
 
     async def save_credential(self, auth_config: AuthConfig) -> None:
         """Store the exchanged credential of ``auth_config`` in the credential service."""
@@ -138,3 +221,111 @@ class CallbackContext(ReadonlyContext):
         if ctx.credential_service is None:
             raise ValueError("Credential service is not initialized.")
         return await ctx.credential_service.load_credential(auth_config, self)
+
+    def request_credential(self, auth_config: AuthConfig) -> None:
+        """Ask the client for the credentials ``auth_config`` describes.
+
+        Only in a tool's context (one with a ``function_call_id``): the request is
+        recorded in ``actions.requested_auth_configs`` under that id, and the flow turns
+        it into an ``adk_request_credential`` call to the client.  Elsewhere raises
+        ``ValueError``: callbacks use ``save_credential``/``load_credential``.
+        """
+        if not self._function_call_id:
+            raise ValueError(
+                "request_credential requires a function_call_id: it only works in a "
+                "tool's context. In a callback, use save_credential/load_credential."
+            )
+        self._event_actions.requested_auth_configs[self._function_call_id] = auth_config
+
+    def get_auth_response(self, auth_config: AuthConfig) -> Any:
+        """The credential the client sent back for ``auth_config`` (from session state),
+        or None."""
+        return self.state.get("temp:" + auth_config.credential_key)
+
+    # ---- memory --------------------------------------------------------------------
+
+    def _memory_service(self, message: str) -> BaseMemoryService:
+        service = self._invocation_context.memory_service
+        if service is None:
+            raise ValueError(message)
+        return service
+
+    async def search_memory(self, query: str) -> SearchMemoryResponse:
+        """Search the memory of the current app and user for ``query``.
+
+        Raises ``ValueError`` without a memory service.  Cancellation: cancelled with
+        the run; nothing is changed.
+        """
+        ctx = self._invocation_context
+        service = self._memory_service("Memory service is not available.")
+        return await service.search_memory(
+            app_name=ctx.app_name, user_id=ctx.user_id, query=query
+        )
+
+    async def add_session_to_memory(self) -> None:
+        """Add the current session (its events so far) to the memory service.
+
+        Adding it again later replaces the earlier copy.  Raises ``ValueError`` without
+        a memory service.  Cancellation: a cancelled call either added the session or
+        did not (as the service guarantees).
+        """
+        service = self._memory_service(
+            "Cannot add session to memory: memory service is not available."
+        )
+        await service.add_session_to_memory(self._invocation_context.session)
+
+    async def add_events_to_memory(
+        self, *, events: list[Event], custom_metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Add ``events`` to the memory of the current app, user and session.
+
+        Needs a memory service with ``add_events_to_memory`` (else
+        ``NotImplementedError``); raises ``ValueError`` without a memory service.
+        Cancellation: cancelled with the run, as the service handles it.
+        """
+        session = self._invocation_context.session
+        method = self._memory_method(
+            "add_events_to_memory",
+            "Cannot add events to memory: memory service is not available.",
+        )
+        await method(app_name=session.app_name, user_id=session.user_id,
+                     session_id=session.id, events=events, custom_metadata=custom_metadata)
+
+    async def add_memory(
+        self, *, memories: list[MemoryEntry], custom_metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Add ``memories`` directly to the memory of the current app and user.
+
+        Needs a memory service with ``add_memory`` (else ``NotImplementedError``);
+        raises ``ValueError`` without a memory service.  Cancellation: cancelled with
+        the run, as the service handles it.
+        """
+        session = self._invocation_context.session
+        method = self._memory_method(
+            "add_memory", "Cannot add memory: memory service is not available."
+        )
+        await method(app_name=session.app_name, user_id=session.user_id,
+                     memories=memories, custom_metadata=custom_metadata)
+
+    async def delete_memory(self, memory_id: str | None = None) -> None:
+        """Delete the memory ``memory_id`` of the current app and user.
+
+        Needs a memory service with ``delete_memory`` (else ``NotImplementedError``);
+        raises ``ValueError`` without a memory service.  Cancellation: cancelled with
+        the run, as the service handles it.
+        """
+        ctx = self._invocation_context
+        method = self._memory_method(
+            "delete_memory", "Cannot delete memory: memory service is not available."
+        )
+        await method(app_name=ctx.app_name, user_id=ctx.user_id, memory_id=memory_id)
+
+    def _memory_method(self, name: str, message: str) -> Any:
+        service = self._memory_service(message)
+        method = getattr(service, name, None)
+        if method is None:
+            raise NotImplementedError(
+                f"{type(service).__name__} has no {name}(); use add_session_to_memory() "
+                "or a memory service that implements it."
+            )
+        return method
