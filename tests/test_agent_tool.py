@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
 
@@ -15,12 +16,13 @@ from pydantic import BaseModel
 
 from helpers import APP, USER, make_runner, run_text, stored_events, user_text
 from trio_adk import Agent, InMemoryRunner
-from trio_adk.agents import SequentialAgent
+from trio_adk.agents import BaseAgent, InvocationContext, SequentialAgent
 from trio_adk.artifacts import InMemoryArtifactService
 from trio_adk.events import Event
+from trio_adk.models import LlmResponse
 from trio_adk.plugins import BasePlugin
-from trio_adk.testing import ScriptedModel, error, function_call
-from trio_adk.tools import AgentTool, ToolContext
+from trio_adk.testing import ScriptedModel, error, function_call, function_calls
+from trio_adk.tools import AgentTool, LongRunningFunctionTool, ToolContext
 from trio_adk.tools.agent_tool import AgentTool as AdkPathAgentTool
 
 
@@ -138,8 +140,6 @@ async def test_several_text_parts_are_joined_by_newlines_thoughts_left_out() -> 
     reply = types.Content(role="model", parts=[
         types.Part(text="thinking", thought=True), types.Part(text="a"),
         types.Part(text="b")])
-    from trio_adk.models import LlmResponse
-
     child = Agent(name="helper", model=ScriptedModel(replies=[LlmResponse(content=reply)]))
     parent, model = parent_of(child, function_call("helper", {"request": "x"}), "done")
     await run_text(await make_runner(parent), "go")
@@ -385,3 +385,107 @@ def test_agent_tool_works_for_an_asyncio_caller() -> None:
     asyncio.run(main())
     assert ["asyncio"] == libraries
     assert {"result": "ok"} == tool_result(model)
+
+
+# ---- ADK's edge rules ----------------------------------------------------------------
+
+
+async def test_a_child_waiting_on_a_long_running_call_returns_an_error_text() -> None:
+    """A long-running call the child never got an answer to cannot be resumed: the
+    result says so, and skip_summarization is turned off so the caller's model sees
+    it."""
+
+    def approve() -> None:
+        """Ask for approval."""
+        return None
+
+    child = Agent(name="helper", model=ScriptedModel(
+        replies=[function_call("approve", {}, id="lr1")]),
+        tools=[LongRunningFunctionTool(approve)])
+    parent, model = parent_of(child, function_call("helper", {"request": "x"}), "done",
+                              skip_summarization=True)
+    events = await run_text(await make_runner(parent), "go")
+    result = tool_result(model)["result"]
+    assert result.startswith("Error: agent 'helper' stopped waiting for long-running")
+    assert "['lr1']" in result
+    response_event = next(e for e in events if e.get_function_responses())
+    assert not response_event.actions.skip_summarization
+
+
+async def test_a_child_ending_on_a_model_error_returns_its_message() -> None:
+    blocked = LlmResponse(error_code="SAFETY", error_message="blocked by policy")
+    child = Agent(name="helper", model=ScriptedModel(replies=[blocked]))
+    parent, model = parent_of(child, function_call("helper", {"request": "x"}), "done")
+    await run_text(await make_runner(parent), "go")
+    assert {"result": "blocked by policy"} == tool_result(model)
+
+
+async def test_grounding_metadata_is_propagated_on_request() -> None:
+    grounding = types.GroundingMetadata(web_search_queries=["q"])
+    reply = LlmResponse(content=types.Content(role="model", parts=[types.Part(text="a")]),
+                        grounding_metadata=grounding)
+    child = Agent(name="helper", model=ScriptedModel(replies=[reply]))
+    seen: list[Any] = []
+
+    def after_tool(tool: Any, args: Any, tool_context: ToolContext,
+                   tool_response: Any) -> None:
+        seen.append(tool_context.state.get("temp:_adk_grounding_metadata"))
+
+    model = ScriptedModel(replies=[function_call("helper", {"request": "x"}), "done"])
+    parent = Agent(name="parent", model=model, after_tool_callback=after_tool,
+                   tools=[AgentTool(child, propagate_grounding_metadata=True)])
+    await run_text(await make_runner(parent), "go")
+    assert [grounding] == seen
+
+
+async def test_two_streaming_agent_tools_called_at_once_both_hand_over() -> None:
+    """Parallel calls of two streaming AgentTools: every child event arrives, once."""
+    first = Agent(name="first", model=ScriptedModel(replies=["one"]))
+    second = Agent(name="second", model=ScriptedModel(replies=["two"]))
+    model = ScriptedModel(replies=[
+        function_calls(("first", {"request": "a"}), ("second", {"request": "b"})), "done"])
+    parent = Agent(name="parent", model=model, tools=[
+        AgentTool(first, stream_events=True), AgentTool(second, stream_events=True)])
+    events = await run_text(await make_runner(parent), "go")
+    assert ["first", "second"] == sorted(e.author for e in events if e.partial)
+    assert [{"result": "one"}, {"result": "two"}] == \
+        [r.response for r in model.requests[1].contents[-1].parts  # type: ignore[union-attr]
+         for r in [r.function_response] if r is not None]
+
+
+async def test_agent_tasks_the_child_left_running_are_reaped_before_the_result(
+    autojump_clock: Any,
+) -> None:
+    """A custom child agent that stops reading a sub-agent's ``run_async`` without
+    closing it: the child run cancels that sub-agent's task and waits for its (1 s,
+    shielded) cleanup before the tool returns."""
+    log: list[str] = []
+    kept: list[Any] = []
+
+    class Sub(BaseAgent):
+        async def _run_async_impl(self, ctx: InvocationContext) -> AsyncGenerator[Event, None]:
+            try:
+                yield Event(author=self.name, content=types.Content(
+                    role="model", parts=[types.Part(text="first")]))
+                await trio.sleep(100)
+            finally:
+                with trio.CancelScope(shield=True):
+                    await trio.sleep(1)
+                log.append("cleaned")
+
+    class Leaky(BaseAgent):
+        async def _run_async_impl(self, ctx: InvocationContext) -> AsyncGenerator[Event, None]:
+            events = self.sub_agents[0].run_async(ctx)
+            kept.append(events)  # left open on purpose
+            yield await events.__anext__()
+
+    def after_tool(tool: Any, args: Any, tool_context: ToolContext,
+                   tool_response: Any) -> None:
+        log.append("tool returned")
+
+    model = ScriptedModel(replies=[function_call("leaky", {"request": "x"}), "done"])
+    parent = Agent(name="parent", model=model, after_tool_callback=after_tool,
+                   tools=[AgentTool(Leaky(name="leaky", sub_agents=[Sub(name="sub")]))])
+    await run_text(await make_runner(parent), "go")
+    assert ["cleaned", "tool returned"] == log
+    assert {"result": "first"} == tool_result(model)
