@@ -3,10 +3,17 @@
 from trio_adk.tools._agent_tool import AgentTool as AgentTool
 from trio_adk.tools._base_tool import BaseTool as BaseTool
 from trio_adk.tools._base_tool import BaseToolset as BaseToolset
+from trio_adk.tools._enterprise_search import (
+    enterprise_web_search_tool as enterprise_web_search,
+)
 from trio_adk.tools._function_tool import FunctionTool as FunctionTool
 from trio_adk.tools._function_tool import LongRunningFunctionTool as LongRunningFunctionTool
+from trio_adk.tools._google_maps import google_maps_grounding as google_maps_grounding
+from trio_adk.tools._google_search import google_search as google_search
 from trio_adk.tools._tool_context import ToolContext as ToolContext
 from trio_adk.tools._transfer_to_agent import transfer_to_agent as transfer_to_agent
+from trio_adk.tools._url_context import url_context as url_context
+from trio_adk.tools._vertex_ai_search import VertexAiSearchTool as VertexAiSearchTool
 
 __all__ = [
     "AgentTool",
@@ -15,5 +22,10 @@ __all__ = [
     "FunctionTool",
     "LongRunningFunctionTool",
     "ToolContext",
+    "VertexAiSearchTool",
+    "enterprise_web_search",
+    "google_maps_grounding",
+    "google_search",
     "transfer_to_agent",
+    "url_context",
 ]
