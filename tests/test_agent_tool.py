@@ -489,3 +489,33 @@ async def test_agent_tasks_the_child_left_running_are_reaped_before_the_result(
     await run_text(await make_runner(parent), "go")
     assert ["cleaned", "tool returned"] == log
     assert {"result": "first"} == tool_result(model)
+
+
+def test_a_subclass_awaits_the_base_run_async_from_asyncio() -> None:
+    """An ADK-style subclass overriding ``run_async`` runs on the asyncio caller's loop
+    and can await ``super().run_async`` there."""
+    libraries: list[str] = []
+
+    class Shouting(AgentTool):
+        async def run_async(self, *, args: dict[str, Any], tool_context: ToolContext) -> Any:
+            libraries.append(sniffio.current_async_library())
+            result = await super().run_async(args=args, tool_context=tool_context)
+            await asyncio.sleep(0)
+            return str(result).upper()
+
+    child = Agent(name="helper", model=ScriptedModel(replies=["quiet"]))
+    model = ScriptedModel(replies=[function_call("helper", {"request": "x"}), "done"])
+    parent = Agent(name="parent", model=model, tools=[Shouting(child)])
+
+    async def main() -> None:
+        runner = InMemoryRunner(agent=parent, app_name=APP)
+        runner.auto_create_session = True
+        async with aclosing(runner.run_async(user_id=USER, session_id="s1",
+                                             new_message=user_text("go"))) as events:
+            async for _ in events:
+                pass
+        await runner.close()
+
+    asyncio.run(main())
+    assert ["asyncio"] == libraries
+    assert {"result": "QUIET"} == tool_result(model)

@@ -9,6 +9,7 @@ import attrs
 from google.genai import types
 from pydantic import BaseModel
 
+from trio_adk._bridges._anywhere import awaitable_anywhere
 from trio_adk._usercode._host import native
 from trio_adk._utils._checks import check_instance, check_user_message
 from trio_adk._utils._copy import copy_content, copy_state
@@ -130,10 +131,13 @@ class AgentTool(BaseTool):
         return declaration
 
     @native
+    @awaitable_anywhere
     async def run_async(self, *, args: dict[str, Any], tool_context: ToolContext) -> Any:
         """Run the agent on ``args`` and return its answer (see the class docstring).
 
-        Cancellation cancels the child run; its cleanup is done when this returns.
+        Awaitable from trio and from asyncio (a subclass overriding it and awaiting
+        ``super().run_async`` under an asyncio caller).  Cancellation cancels the child
+        run; its cleanup is done when this returns.
         """
         if self.skip_summarization:
             tool_context.actions.skip_summarization = True
