@@ -12,6 +12,7 @@ from trio_adk._usercode._host import await_user
 from trio_adk.agents._agent_tools import AgentTools, build_agent_tools, check_listed_tools
 from trio_adk.agents._base_agent import AgentCallback, BaseAgent, _native
 from trio_adk.agents._callback_context import ReadonlyContext
+from trio_adk.code_executors._base import BaseCodeExecutor
 from trio_adk.events._event import Event
 from trio_adk.models._base_llm import BaseLlm
 from trio_adk.models._registry import LLMRegistry
@@ -38,9 +39,11 @@ class LlmAgent(BaseAgent):
     (a lambda, ``*args``, a parameter type with no schema), a tool name the model does
     not accept, or two tools with one name raise ``ValueError`` naming the tool.  A
     toolset's tools are checked when listed, before each model call.  ``output_key``
-    saves the agent's final text in state.  ``planner`` (a ``BuiltInPlanner`` or
-    ``PlanReActPlanner``) makes the model plan before it acts.  Runs in the run's trio
-    task; cancellation reaches the model call or the tools in flight.
+    saves the agent's final text in state.  ``code_executor=BuiltInCodeExecutor()`` lets
+    a Gemini model write and run code itself (other executors raise ``ValueError``).
+    ``planner`` (a ``BuiltInPlanner`` or ``PlanReActPlanner``) makes the model plan
+    before it acts.  Runs in the run's trio task; cancellation reaches the model call or
+    the tools in flight.
     """
 
     model: str | BaseLlm = ""
@@ -61,6 +64,7 @@ class LlmAgent(BaseAgent):
     before_tool_callback: AgentCallback | Sequence[AgentCallback] | None = None
     after_tool_callback: AgentCallback | Sequence[AgentCallback] | None = None
     on_tool_error_callback: AgentCallback | Sequence[AgentCallback] | None = None
+    code_executor: BaseCodeExecutor | None = None
 
 
     @field_validator("generate_content_config")
@@ -79,6 +83,17 @@ class LlmAgent(BaseAgent):
         if value.response_schema:
             raise ValueError("Response schema must be set via LlmAgent.output_schema, "
                              "not generate_content_config.response_schema.")
+        return value
+
+    @field_validator("code_executor")
+    @classmethod
+    def _check_code_executor(cls, value: BaseCodeExecutor | None) -> BaseCodeExecutor | None:
+        from trio_adk.code_executors._built_in import BuiltInCodeExecutor
+
+        if value is not None and not isinstance(value, BuiltInCodeExecutor):
+            raise ValueError(f"code_executor: trio-adk runs only BuiltInCodeExecutor (the "
+                             f"model runs the code), not {type(value).__name__}; run code "
+                             "locally from a function tool instead.")
         return value
 
     def _check_own_config(self) -> None:
