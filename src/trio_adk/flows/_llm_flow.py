@@ -14,6 +14,7 @@ from trio_adk._utils._callbacks import call_chain
 from trio_adk.agents._callback_context import CallbackContext, ReadonlyContext
 from trio_adk.agents._llm_agent import LlmAgent
 from trio_adk.agents._run_config import StreamingMode
+from trio_adk.code_executors._built_in import BuiltInCodeExecutor
 from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
 from trio_adk.flows._contents import build_contents
@@ -27,6 +28,7 @@ from trio_adk.flows._instructions import inject_session_state
 from trio_adk.flows._planning import apply_planner, planned_response
 from trio_adk.models._llm_request import LlmRequest
 from trio_adk.models._llm_response import LlmResponse
+from trio_adk.tools._builtin_rules import check_builtin_tools
 from trio_adk.tools._tool_context import ToolContext
 from trio_adk.tools._transfer_to_agent import TransferToAgentTool, transfer_to_agent
 
@@ -266,9 +268,11 @@ async def preprocess(agent: LlmAgent, ctx: InvocationContext, request: LlmReques
     if agent.description:
         identity += f' The description about you is "{agent.description}".'
     instructions.append(identity)
-    targets = transfer_targets(agent)
+    targets = check_builtin_tools(agent, transfer_targets(agent), request.model)
     request.append_instructions([i for i in instructions if i])
     request.contents = build_contents(ctx, agent.name, include=agent.include_contents)
+    if isinstance(agent.code_executor, BuiltInCodeExecutor):
+        agent.code_executor.process_llm_request(request)
     if agent.planner is not None:
         await apply_planner(agent.planner, ctx, request)
     if targets:
