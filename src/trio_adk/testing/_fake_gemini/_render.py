@@ -81,6 +81,8 @@ def render_chunks(reply: GeminiReply, context: RenderContext) -> list[dict[str, 
                 candidate["finishReason"] = reply.finish_reason
             if last and reply.finish_message is not None:
                 candidate["finishMessage"] = reply.finish_message
+            if last and reply.grounding_metadata is not None:
+                candidate["groundingMetadata"] = copy.deepcopy(dict(reply.grounding_metadata))
             candidate["index"] = 0
             response["candidates"] = [candidate]
         if index == 0 and reply.prompt_feedback is not None:

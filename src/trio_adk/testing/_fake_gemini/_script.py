@@ -116,6 +116,23 @@ class GeminiError:
         return [obj] if self.list_wrapped else obj
 
 
+def grounding_json(
+    value: Mapping[str, Any] | types.GroundingMetadata | None,
+) -> dict[str, Any] | None:
+    """Grounding metadata as camelCase wire JSON (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    if isinstance(value, types.GroundingMetadata):
+        dumped: Any = value.model_dump(mode="json", by_alias=True, exclude_none=True)
+    elif isinstance(value, Mapping):
+        dumped = dict(value)
+    else:
+        raise TypeError("grounding_metadata must be a mapping (wire JSON) or "
+                        f"types.GroundingMetadata, got {type(value).__name__}.")
+    result: dict[str, Any] = normalize_request(dumped)
+    return result
+
+
 @attrs.frozen(kw_only=True)
 class GeminiReply:
     """A scripted successful model reply.
@@ -147,6 +164,8 @@ class GeminiReply:
     stream_error: GeminiError | None = None
     fault: Fault | None = None
     fault_after: int = 0
+    grounding_metadata: Mapping[str, Any] | None = attrs.field(
+        default=None, converter=grounding_json)
 
 
 ReplyItem: TypeAlias = GeminiReply | GeminiError | str
@@ -174,6 +193,7 @@ class ReplyOptions(TypedDict, total=False):
     stream_error: GeminiError | None
     fault: Fault | None
     fault_after: int
+    grounding_metadata: Mapping[str, Any] | types.GroundingMetadata | None
 
 
 def part_json(part: PartLike | str) -> dict[str, Any]:
