@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
@@ -171,6 +172,7 @@ async def test_state_flows_in_and_the_childs_deltas_flow_back() -> None:
         state={"topic": "weather", "_adk_internal": 1})
     events = await run_text(runner, "go", session_id="s2")
     assert {"topic": "weather"} == seen
+    seen.clear()
     session = await runner.session_service.get_session(app_name=APP, user_id=USER,
                                                        session_id="s2")
     assert session is not None
@@ -519,3 +521,30 @@ def test_a_subclass_awaits_the_base_run_async_from_asyncio() -> None:
     asyncio.run(main())
     assert ["asyncio"] == libraries
     assert {"result": "QUIET"} == tool_result(model)
+
+
+async def test_the_child_sees_state_values_a_new_session_would_refuse() -> None:
+    """State the caller's tools wrote that is not JSON (a datetime) reaches the child;
+    ``temp:`` keys do not (a new session has none)."""
+    seen: dict[str, Any] = {}
+    when = datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC)
+
+    def look(tool_context: ToolContext) -> str:
+        """Look."""
+        seen.update(tool_context.state.to_dict())
+        return "ok"
+
+    def prepare(tool_context: ToolContext) -> str:
+        """Prepare."""
+        tool_context.state["when"] = when
+        tool_context.state["temp:scratch"] = types.GroundingMetadata()
+        return "ready"
+
+    child = Agent(name="helper", model=ScriptedModel(
+        replies=[function_call("look", {}), "seen"]), tools=[look])
+    model = ScriptedModel(replies=[function_call("prepare", {}),
+                                   function_call("helper", {"request": "x"}), "done"])
+    parent = Agent(name="parent", model=model, tools=[prepare, AgentTool(child)])
+    await run_text(await make_runner(parent), "go")
+    assert {"when": when} == seen
+    assert {"result": "seen"} == tool_result(model, 2)

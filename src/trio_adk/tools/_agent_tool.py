@@ -233,10 +233,14 @@ class _ChildRun:
 
         parent = self.parent
         sessions = InMemorySessionService()
-        state = {key: value for key, value in self.tool_context.state.to_dict().items()
-                 if not key.startswith("_adk")}
-        session = await sessions.create_session(
-            app_name=parent.app_name, user_id=parent.user_id, state=state)
+        session = await sessions.create_session(app_name=parent.app_name,
+                                                user_id=parent.user_id)
+        # Seeded in place, not through create_session: the caller's state may hold
+        # values a session takes only from events (not JSON).  ``temp:`` keys are left
+        # out, as a new session drops them.
+        session.state.update(copy_state({
+            key: value for key, value in self.tool_context.state.to_dict().items()
+            if not key.startswith(("_adk", "temp:"))}))
         run_config = parent.run_config
         if run_config.streaming_mode != StreamingMode.NONE or run_config.support_cfc:
             run_config = attrs.evolve(run_config, streaming_mode=StreamingMode.NONE,
