@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from google.genai import types
 from pydantic import BaseModel, field_validator
 
-from trio_adk._usercode._host import await_user
+from trio_adk._usercode._host import await_user, call_user
 from trio_adk.agents._agent_tools import AgentTools, build_agent_tools, check_listed_tools
 from trio_adk.agents._base_agent import AgentCallback, BaseAgent, _native
 from trio_adk.agents._callback_context import ReadonlyContext
@@ -42,8 +42,10 @@ class LlmAgent(BaseAgent):
     saves the agent's final text in state.  ``code_executor=BuiltInCodeExecutor()`` lets
     a Gemini model write and run code itself (other executors raise ``ValueError``).
     ``planner`` (a ``BuiltInPlanner`` or ``PlanReActPlanner``) makes the model plan
-    before it acts.  Runs in the run's trio task; cancellation reaches the model call or
-    the tools in flight.
+    before it acts.  ``static_instruction`` (text, parts or a Content) is sent first in
+    the system instruction, unchanged, so providers can cache it; with it, a given
+    ``instruction`` goes into the contents instead.  Runs in the run's trio task;
+    cancellation reaches the model call or the tools in flight.
     """
 
     model: str | BaseLlm = ""
@@ -58,6 +60,7 @@ class LlmAgent(BaseAgent):
     output_schema: type[BaseModel] | None = None
     output_key: str | None = None
     planner: BasePlanner | None = None
+    static_instruction: types.ContentUnion | None = None
     before_model_callback: AgentCallback | Sequence[AgentCallback] | None = None
     after_model_callback: AgentCallback | Sequence[AgentCallback] | None = None
     on_model_error_callback: AgentCallback | Sequence[AgentCallback] | None = None
@@ -65,7 +68,6 @@ class LlmAgent(BaseAgent):
     after_tool_callback: AgentCallback | Sequence[AgentCallback] | None = None
     on_tool_error_callback: AgentCallback | Sequence[AgentCallback] | None = None
     code_executor: BaseCodeExecutor | None = None
-
 
     @field_validator("generate_content_config")
     @classmethod
@@ -170,10 +172,62 @@ class LlmAgent(BaseAgent):
         check_listed_tools(self.name, built, listed)
         return tools
 
+    async def canonical_instruction(self, ctx: ReadonlyContext) -> tuple[str, bool]:
+        """``(instruction text, bypass_state_injection)``: a string instruction as
+        written (its ``{placeholders}`` still to fill, so ``False``), or what the
+        instruction provider returns for ``ctx`` (used as is, so ``True``).  A provider
+        runs on the caller's library; cancellation reaches it there."""
+        return await _resolve_instruction(self.instruction, ctx)
+
+    async def canonical_global_instruction(self, ctx: ReadonlyContext) -> tuple[str, bool]:
+        """Like :meth:`canonical_instruction`, for ``global_instruction`` (only the root
+        agent's is used, in every agent's requests)."""
+        return await _resolve_instruction(self.global_instruction, ctx)
+
+    async def canonical_model_async(self, ctx: ReadonlyContext) -> BaseLlm:
+        """The model for a call in ``ctx``'s invocation: :attr:`canonical_model`."""
+        del ctx
+        return self.canonical_model
+
     @property
-    def canonical_instruction(self) -> str | InstructionProvider:
-        """The instruction as configured (template or provider)."""
-        return self.instruction
+    def canonical_live_model(self) -> BaseLlm:
+        """The model of live runs: :attr:`canonical_model` (one resolution serves both)."""
+        return self.canonical_model
+
+    async def canonical_live_model_async(self, ctx: ReadonlyContext) -> BaseLlm:
+        """The model for a live run in ``ctx``'s invocation: :attr:`canonical_model`."""
+        del ctx
+        return self.canonical_model
+
+    @property
+    def canonical_before_model_callbacks(self) -> list[AgentCallback]:
+        """``before_model_callback`` as a list (empty when unset)."""
+        return _as_list(self.before_model_callback)
+
+    @property
+    def canonical_after_model_callbacks(self) -> list[AgentCallback]:
+        """``after_model_callback`` as a list (empty when unset)."""
+        return _as_list(self.after_model_callback)
+
+    @property
+    def canonical_on_model_error_callbacks(self) -> list[AgentCallback]:
+        """``on_model_error_callback`` as a list (empty when unset)."""
+        return _as_list(self.on_model_error_callback)
+
+    @property
+    def canonical_before_tool_callbacks(self) -> list[AgentCallback]:
+        """``before_tool_callback`` as a list (empty when unset)."""
+        return _as_list(self.before_tool_callback)
+
+    @property
+    def canonical_after_tool_callbacks(self) -> list[AgentCallback]:
+        """``after_tool_callback`` as a list (empty when unset)."""
+        return _as_list(self.after_tool_callback)
+
+    @property
+    def canonical_on_tool_error_callbacks(self) -> list[AgentCallback]:
+        """``on_tool_error_callback`` as a list (empty when unset)."""
+        return _as_list(self.on_tool_error_callback)
 
     async def _run_impl(self, ctx: InvocationContext) -> None:
         from trio_adk.flows._llm_flow import run_llm_flow
@@ -200,6 +254,22 @@ class LlmAgent(BaseAgent):
 
         async for event in _stream(ctx, self._run_live, self.name):
             yield event
+
+
+async def _resolve_instruction(
+    instruction: str | InstructionProvider, ctx: ReadonlyContext
+) -> tuple[str, bool]:
+    if isinstance(instruction, str):
+        return instruction, False
+    return str(await call_user(instruction, ctx)), True
+
+
+def _as_list(callbacks: AgentCallback | Sequence[AgentCallback] | None) -> list[AgentCallback]:
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Sequence):
+        return list(callbacks)
+    return [callbacks]
 
 
 Agent = LlmAgent

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
+from google.genai import types
 
-from trio_adk._usercode._host import await_user, call_user, is_native, iterate_user
+from trio_adk._usercode._host import await_user, is_native, iterate_user
 from trio_adk._utils._callbacks import call_chain
 from trio_adk.agents._callback_context import CallbackContext, ReadonlyContext
 from trio_adk.agents._llm_agent import LlmAgent
@@ -26,6 +27,12 @@ from trio_adk.flows._functions import (
 )
 from trio_adk.flows._instructions import inject_session_state
 from trio_adk.flows._planning import apply_planner, planned_response
+from trio_adk.flows._static_instruction import (
+    fenced,
+    insert_instruction_contents,
+    split_static,
+    to_content,
+)
 from trio_adk.models._llm_request import LlmRequest
 from trio_adk.models._llm_response import LlmResponse
 from trio_adk.tools._builtin_rules import check_builtin_tools
@@ -259,11 +266,24 @@ async def preprocess(agent: LlmAgent, ctx: InvocationContext, request: LlmReques
     if agent.output_schema is not None:
         request.set_output_schema(agent.output_schema)
     instructions: list[str] = []
+    readonly = ReadonlyContext(ctx)
     root = agent.root_agent
     if isinstance(root, LlmAgent) and root.global_instruction:
-        instructions.append(await _instruction(root.global_instruction, ctx))
+        instructions.append(await _filled(await root.canonical_global_instruction(readonly),
+                                          ctx))
+    static = agent.static_instruction
+    in_contents: list[types.Content] = []  # instruction material sent as user contents
+    data_prefix = False
+    if static:
+        texts, in_contents = split_static(to_content(static))
+        data_prefix = bool(in_contents)
+        instructions.extend(texts)
     if agent.instruction:
-        instructions.append(await _instruction(agent.instruction, ctx))
+        text = await _filled(await agent.canonical_instruction(readonly), ctx)
+        if static:  # the system instruction stays a fixed prefix (cacheable)
+            in_contents.append(fenced(text))
+        else:
+            instructions.append(text)
     identity = f'You are an agent. Your internal name is "{agent.name}".'
     if agent.description:
         identity += f' The description about you is "{agent.description}".'
@@ -271,6 +291,7 @@ async def preprocess(agent: LlmAgent, ctx: InvocationContext, request: LlmReques
     targets = check_builtin_tools(agent, transfer_targets(agent), request.model)
     request.append_instructions([i for i in instructions if i])
     request.contents = build_contents(ctx, agent.name, include=agent.include_contents)
+    insert_instruction_contents(request.contents, in_contents, as_prefix=data_prefix)
     if isinstance(agent.code_executor, BuiltInCodeExecutor):
         agent.code_executor.process_llm_request(request)
     if agent.planner is not None:
@@ -292,10 +313,12 @@ async def preprocess(agent: LlmAgent, ctx: InvocationContext, request: LlmReques
                                                           llm_request=request))
 
 
-async def _instruction(instruction: Any, ctx: InvocationContext) -> str:
-    if isinstance(instruction, str):
-        return await inject_session_state(instruction, ctx)
-    return str(await call_user(instruction, ReadonlyContext(ctx)))
+async def _filled(resolved: tuple[str, bool], ctx: InvocationContext) -> str:
+    """A canonical instruction with its placeholders filled, unless it bypasses that."""
+    text, bypass_state_injection = resolved
+    if bypass_state_injection:
+        return text
+    return await inject_session_state(text, ctx)
 
 
 def transfer_targets(agent: LlmAgent) -> list[BaseAgent]:
