@@ -21,10 +21,10 @@ class GoogleSearchTool(BaseTool):
     Adds ``types.Tool(google_search=...)`` to the request of a Gemini model (any other
     model raises ``ValueError``); the sources come back on the event as
     ``grounding_metadata``.  ``model`` replaces the request's model when set.
-    ``bypass_multi_tools_limit=True`` asks, as in ADK, to combine search with other tools
-    on models before Gemini 3; trio-adk does not swap in ADK's search sub-agent, so that
-    combination raises ``ValueError`` before the model call (Gemini 3 and later need no
-    bypass).
+    ``bypass_multi_tools_limit=True`` lets search share an agent with other tools (or
+    agents to transfer to) on models before Gemini 3, as in ADK: the model is then offered
+    the function ``google_search_agent`` instead, which runs a one-tool search agent on the
+    agent's model (see ``GoogleSearchAgentTool``).
     """
 
     def __init__(self, *, bypass_multi_tools_limit: bool = False,
@@ -43,7 +43,17 @@ class GoogleSearchTool(BaseTool):
     async def process_llm_request(
         self, *, tool_context: ToolContext, llm_request: LlmRequest
     ) -> None:
-        """Add Google Search to the request's tools (the model runs it)."""
+        """Add Google Search to the request's tools (the model runs it), or, with
+        ``bypass_multi_tools_limit`` in an agent with other tools, the search agent's
+        function."""
+        if self.bypass_multi_tools_limit:
+            from trio_adk.tools._builtin_rules import search_agent_stand_in
+
+            stand_in = search_agent_stand_in(tool_context)
+            if stand_in is not None:
+                await stand_in.process_llm_request(tool_context=tool_context,
+                                                   llm_request=llm_request)
+                return
         if self.model is not None:
             llm_request.model = self.model
         add_builtin_tool(llm_request, types.Tool(google_search=types.GoogleSearch()),
