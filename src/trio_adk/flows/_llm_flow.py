@@ -36,6 +36,7 @@ from trio_adk.flows._static_instruction import (
 from trio_adk.models._llm_request import LlmRequest
 from trio_adk.models._llm_response import LlmResponse
 from trio_adk.tools._builtin_rules import check_builtin_tools
+from trio_adk.tools._grounding_propagation import with_propagated_grounding
 from trio_adk.tools._tool_context import ToolContext
 from trio_adk.tools._transfer_to_agent import TransferToAgentTool, transfer_to_agent
 
@@ -101,6 +102,8 @@ async def _run_step(agent: LlmAgent, ctx: InvocationContext) -> Event | None:
             if timeout is not None:
                 timeout = response[1]
             response_ = await _after_model(agent, ctx, callback_context, response[0])
+            response_ = with_propagated_grounding(request.tools_dict, ctx.session.state,
+                                                  response_)
             event = await _handle_response(agent, ctx, request, response_, template)
             if event is not None:
                 last = event
