@@ -22,6 +22,7 @@ from trio_adk.testing import (
     ScriptedModel,
     function_call,
     gemini_chunks,
+    gemini_function_call,
     gemini_text,
 )
 from trio_adk.tools import (
@@ -222,23 +223,51 @@ async def test_a_search_sub_agent_is_not_offered_a_transfer_back_before_gemini_3
     assert "transfer_to_agent" not in str(request.config.system_instruction)
 
 
-async def test_bypassing_the_limit_with_other_tools_is_refused_before_gemini_3() -> None:
-    with pytest.raises(ValueError, match=r"GoogleSearchTool\(bypass_multi_tools_limit=True\) "
-                                         r"with other tools needs a Gemini 3\+ model"):
-        await first_request([GoogleSearchTool(bypass_multi_tools_limit=True), add])
-    with pytest.raises(ValueError, match=r"VertexAiSearchTool\(bypass_multi_tools_limit=True"):
+async def test_bypassing_the_limit_offers_a_search_agent_as_a_function() -> None:
+    llm = ScriptedModel(model=GEMINI_2, replies=[
+        function_call("google_search_agent", {"request": "weather in Paris"}),
+        "It rains in Paris.",  # the search agent's answer
+        "Take an umbrella.",
+    ])
+    runner = await make_runner(Agent(name="a", model=llm, tools=[
+        GoogleSearchTool(bypass_multi_tools_limit=True), add]))
+    events = await run_text(runner, "weather?")
+    outer, child, last = llm.requests
+    assert [] == builtin_tools(outer)
+    assert {"add", "google_search_agent"} == declared_names(outer)
+    assert [types.Tool(google_search=types.GoogleSearch())] == builtin_tools(child)
+    assert set() == declared_names(child)
+    responses = [p.function_response for e in events for p in e.content.parts or []
+                 if e.content and p.function_response]
+    assert [{"result": "It rains in Paris."}] == [r.response for r in responses]
+    assert "Take an umbrella." == events[-1].content.parts[0].text  # type: ignore[union-attr,index]
+    assert last.contents[-1].parts[0].function_response is not None  # type: ignore[index]
+
+
+async def test_bypassing_the_limit_with_sub_agents_offers_the_search_agent_too() -> None:
+    request = await first_request([GoogleSearchTool(bypass_multi_tools_limit=True)],
+                                  sub_agents=[helper_agent()])
+    assert [] == builtin_tools(request)
+    assert {"google_search_agent", "transfer_to_agent"} == declared_names(request)
+
+
+async def test_vertex_ai_search_bypass_with_other_tools_is_refused_before_gemini_3() -> None:
+    with pytest.raises(ValueError, match=r"VertexAiSearchTool\(bypass_multi_tools_limit=True"
+                                         r"\) with other tools needs a Gemini 3\+ model"):
         await first_request([VertexAiSearchTool(data_store_id=DATA_STORE,
                                                 bypass_multi_tools_limit=True)],
                             sub_agents=[helper_agent()])
+    request = await first_request([VertexAiSearchTool(data_store_id=DATA_STORE,
+                                                      bypass_multi_tools_limit=True), add],
+                                  model=GEMINI_3)
+    assert 1 == len(builtin_tools(request))
+    assert {"add"} == declared_names(request)
 
 
-async def test_bypassing_the_limit_alone_or_on_gemini_3_keeps_the_builtin_search() -> None:
+async def test_bypassing_the_limit_alone_keeps_the_builtin_search() -> None:
     alone = await first_request([GoogleSearchTool(bypass_multi_tools_limit=True)])
     assert [types.Tool(google_search=types.GoogleSearch())] == builtin_tools(alone)
-    mixed = await first_request([GoogleSearchTool(bypass_multi_tools_limit=True), add],
-                                model=GEMINI_3)
-    assert [types.Tool(google_search=types.GoogleSearch())] == builtin_tools(mixed)
-    assert {"add"} == declared_names(mixed)
+    assert set() == declared_names(alone)
 
 
 async def test_a_search_tool_on_gemini_3_counts_even_when_the_agent_is_older() -> None:
@@ -343,6 +372,26 @@ async def test_grounding_metadata_from_google_search_reaches_the_event_and_sessi
             for e in events if e.partial]
 
 
+async def test_grounding_found_by_the_search_agent_reaches_the_callers_answer() -> None:
+    script = [
+        gemini_function_call("google_search_agent", {"request": "weather in Paris"}),
+        gemini_text("It rains in Paris.", grounding_metadata=GROUNDING),  # the search agent
+        gemini_text("Take an umbrella."),
+    ]
+    async with FakeGeminiServer(script=script) as server:
+        llm = Gemini(model=GEMINI_2, base_url=server.base_url, api_key="k")
+        runner = await make_runner(Agent(name="a", model=llm, tools=[
+            GoogleSearchTool(bypass_multi_tools_limit=True), add]))
+        events = await run_text(runner, "weather?")
+    outer, child, _ = (r.body for r in server.requests)
+    assert [["add", "google_search_agent"]] == [
+        sorted(d["name"] for d in t["functionDeclarations"]) for t in outer["tools"]]
+    assert [{"googleSearch": {}}] == child["tools"]
+    assert "Take an umbrella." == events[-1].content.parts[0].text  # type: ignore[union-attr,index]
+    check_grounding(events[-1].grounding_metadata)
+    assert events[0].grounding_metadata is None  # the call, before the search ran
+
+
 async def test_the_fake_server_takes_grounding_as_a_genai_type() -> None:
     metadata = types.GroundingMetadata.model_validate(GROUNDING)
     reply = gemini_text("It rains in Paris.", grounding_metadata=metadata)
@@ -363,6 +412,8 @@ async def test_the_fake_server_takes_grounding_as_a_genai_type() -> None:
     ("trio_adk.tools.enterprise_search_tool",
      ["EnterpriseWebSearchTool", "enterprise_web_search_tool"]),
     ("trio_adk.tools.vertex_ai_search_tool", ["VertexAiSearchTool"]),
+    ("trio_adk.tools.google_search_agent_tool",
+     ["GoogleSearchAgentTool", "create_google_search_agent"]),
     ("trio_adk.code_executors", ["BaseCodeExecutor", "BuiltInCodeExecutor"]),
     ("trio_adk.code_executors.built_in_code_executor", ["BuiltInCodeExecutor"]),
     ("trio_adk.code_executors.base_code_executor", ["BaseCodeExecutor"]),
