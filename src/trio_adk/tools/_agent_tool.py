@@ -79,7 +79,9 @@ class AgentTool(BaseTool):
     copies marked ``partial=True`` (so they are shown, never stored in the caller's
     session or sent to its model), with their own author, ``branch`` extended by the
     child's path, and ``custom_metadata["trio_adk_agent_tool"]`` naming the tool and the
-    function call.  With pull semantics, the child waits until the consumer took each.
+    function call.  They go through the caller's normal emit path (its ``on_event``
+    plugins see them); with pull semantics, the child waits until the consumer took
+    each.
 
     Cancellation: the child runs in the tool call's own task, so cancelling the caller's
     run (or its tool calls) cancels the child; its cleanup finishes before the call
