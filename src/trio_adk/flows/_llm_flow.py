@@ -15,7 +15,7 @@ from trio_adk._utils._callbacks import call_chain
 from trio_adk.agents._callback_context import CallbackContext, ReadonlyContext
 from trio_adk.agents._llm_agent import LlmAgent
 from trio_adk.agents._run_config import StreamingMode
-from trio_adk.code_executors._built_in import BuiltInCodeExecutor
+from trio_adk.code_executors._processing import add_code_execution, save_generated_images
 from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
 from trio_adk.flows._contents import build_contents
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from trio_adk.agents._invocation_context import InvocationContext
     from trio_adk.models._base_llm import BaseLlm
 
+AGENT_NAME_LABEL = "adk_agent_name"
 _RESPONSE_FIELDS = tuple(f.name for f in attrs.fields(LlmResponse))
 # How long closing a model's response stream may take when the step ends or is cancelled.
 _STREAM_CLOSE_GRACE = 5.0
@@ -80,6 +81,11 @@ async def _run_step(agent: LlmAgent, ctx: InvocationContext) -> Event | None:
     if override is not None:
         return await _handle_response(agent, ctx, request, override, template)
 
+    labels = request.config.labels or {}
+    # The agent's name labels the call (billing reports per agent), unless already set;
+    # after the before-model callbacks, as ADK.  The Gemini API backend does not send it.
+    labels.setdefault(AGENT_NAME_LABEL, agent.name)
+    request.config.labels = labels
     ctx.increment_llm_call_count()
     llm = agent.canonical_model
     stream = ctx.run_config.streaming_mode == StreamingMode.SSE
@@ -193,6 +199,10 @@ async def _handle_response(
     """Emit the event of one model response and run the tools it calls."""
     if agent.planner is not None:
         response = await planned_response(agent, ctx, response)
+    if agent.code_executor is not None or ctx.run_config.support_cfc:
+        response, saved_images = await save_generated_images(agent, ctx, response)
+        if saved_images is not None:
+            await ctx.emit(saved_images)
     event = _to_event(agent, ctx, response, template)
     if event is None:
         return None
@@ -295,8 +305,7 @@ async def preprocess(agent: LlmAgent, ctx: InvocationContext, request: LlmReques
     request.append_instructions([i for i in instructions if i])
     request.contents = build_contents(ctx, agent.name, include=agent.include_contents)
     insert_instruction_contents(request.contents, in_contents, as_prefix=data_prefix)
-    if isinstance(agent.code_executor, BuiltInCodeExecutor):
-        agent.code_executor.process_llm_request(request)
+    add_code_execution(agent, ctx, request)
     if agent.planner is not None:
         await apply_planner(agent.planner, ctx, request)
     if targets:
