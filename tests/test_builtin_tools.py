@@ -5,6 +5,7 @@ calls, and grounding metadata from the model reaching the events, end to end ove
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from helpers import make_runner, run_text, stored_events
 from trio_adk import Agent
 from trio_adk._usercode._host import is_native
 from trio_adk.agents import ReadonlyContext, RunConfig, StreamingMode
+from trio_adk.artifacts import InMemoryArtifactService
 from trio_adk.code_executors import BaseCodeExecutor, BuiltInCodeExecutor
 from trio_adk.models import Gemini, LlmRequest
 from trio_adk.testing import (
@@ -328,6 +330,75 @@ async def test_executable_code_and_its_result_arrive_in_the_event() -> None:
     assert parts is not None
     assert "print(6*7)" == parts[0].executable_code.code  # type: ignore[union-attr]
     assert "42\n" == parts[1].code_execution_result.output  # type: ignore[union-attr]
+
+
+PNG = b"\x89PNG\r\n\x1a\nfake"
+
+
+def image_reply(display_name: str | None = "chart.png") -> types.Content:
+    return types.Content(role="model", parts=[
+        types.Part(executable_code=types.ExecutableCode(code="plot()",
+                                                        language=types.Language.PYTHON)),
+        types.Part(inline_data=types.Blob(data=PNG, mime_type="image/png",
+                                          display_name=display_name)),
+        types.Part(text="Here is the chart."),
+    ])
+
+
+async def test_an_image_the_models_code_made_is_saved_as_an_artifact() -> None:
+    llm = ScriptedModel(model=GEMINI_2, replies=[image_reply()])
+    runner = await make_runner(Agent(name="a", model=llm, code_executor=BuiltInCodeExecutor()),
+                               artifact_service=InMemoryArtifactService())
+    events = await run_text(runner, "plot it")
+    saved, reply = events
+    assert saved.content is None and {"chart.png": 0} == saved.actions.artifact_delta
+    assert ("a", saved.invocation_id) == (reply.author, reply.invocation_id)
+    parts = reply.content.parts if reply.content else None
+    assert parts is not None and parts[1].inline_data is None
+    assert ["Saved as artifact: chart.png. ", "Here is the chart."] == [
+        p.text for p in parts[1:]]
+    artifact = await runner.artifact_service.load_artifact(  # type: ignore[union-attr]
+        app_name=runner.app_name, user_id="user1", session_id="s1", filename="chart.png")
+    assert artifact is not None and artifact.inline_data is not None
+    assert PNG == artifact.inline_data.data
+    assert [saved.id, reply.id] == [e.id for e in (await stored_events(runner))[1:]]
+
+
+async def test_an_image_without_a_name_is_saved_under_a_timestamp() -> None:
+    llm = ScriptedModel(model=GEMINI_2, replies=[image_reply(display_name=None)])
+    runner = await make_runner(Agent(name="a", model=llm, code_executor=BuiltInCodeExecutor()),
+                               artifact_service=InMemoryArtifactService())
+    saved, _ = await run_text(runner, "plot it")
+    [name] = saved.actions.artifact_delta
+    assert re.fullmatch(r"\d{8}_\d{6}\.png", name)
+
+
+async def test_without_a_code_executor_images_stay_in_the_reply() -> None:
+    llm = ScriptedModel(model=GEMINI_2, replies=[image_reply()])
+    runner = await make_runner(Agent(name="a", model=llm),
+                               artifact_service=InMemoryArtifactService())
+    [reply] = await run_text(runner, "plot it")
+    assert reply.content and reply.content.parts and reply.content.parts[1].inline_data
+
+
+async def test_a_generated_image_without_an_artifact_service_is_an_error() -> None:
+    llm = ScriptedModel(model=GEMINI_2, replies=[image_reply()])
+    runner = await make_runner(Agent(name="a", model=llm, code_executor=BuiltInCodeExecutor()))
+    runner.artifact_service = None
+    with pytest.raises(ValueError, match="Artifact service is not initialized"):
+        await run_text(runner, "plot it")
+
+
+async def test_support_cfc_gives_the_root_agent_built_in_code_execution() -> None:
+    sub_model = ScriptedModel(model=GEMINI_2, replies=["sub done"])
+    sub = Agent(name="sub", model=sub_model, description="helps")
+    root_model = ScriptedModel(model=GEMINI_2, replies=[
+        function_call("transfer_to_agent", {"agent_name": "sub"})])
+    runner = await make_runner(Agent(name="root", model=root_model, sub_agents=[sub]))
+    await run_text(runner, "hi", run_config=RunConfig(support_cfc=True))
+    code_execution = types.Tool(code_execution=types.ToolCodeExecution())
+    assert [code_execution] == builtin_tools(root_model.requests[0])
+    assert [] == builtin_tools(sub_model.requests[0])
 
 
 # ---- grounding metadata end to end ---------------------------------------------------------
