@@ -548,3 +548,16 @@ async def test_the_child_sees_state_values_a_new_session_would_refuse() -> None:
     await run_text(await make_runner(parent), "go")
     assert {"when": when} == seen
     assert {"result": "seen"} == tool_result(model, 2)
+
+
+async def test_a_compact_text_stream_leaves_out_the_childs_relayed_text() -> None:
+    """``runner.run_live(agent, input_text=...)`` streams the reply: what a streaming
+    AgentTool relays from its child is not part of it."""
+    from trio_adk import Runner
+
+    child = Agent(name="helper", model=ScriptedModel(replies=["child answer"]))
+    parent, _ = parent_of(child, function_call("helper", {"request": "x"}, id="c1"),
+                          "done", stream_events=True)
+    async with Runner() as runner:
+        chunks = [chunk async for chunk in runner.run_live(parent, input_text="go")]
+    assert ["done"] == chunks

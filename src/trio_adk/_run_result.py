@@ -14,6 +14,7 @@ import attrs
 
 from trio_adk._bridges._sync_thread import call_sync, stream_sync
 from trio_adk.events._event import Event
+from trio_adk.tools._agent_tool import STREAMED_FROM_AGENT_TOOL as _RELAYED
 
 if TYPE_CHECKING:
     from trio_adk._run import RunRequest
@@ -119,7 +120,13 @@ class TextStream:
         return f"<TextStream {state} session={self.session_id!r} user={self.user_id!r}>"
 
     def _chunk(self, event: Event) -> str:
-        """The text ``event`` adds to the reply ('' for none)."""
+        """The text ``event`` adds to the reply ('' for none).
+
+        Events an ``AgentTool(stream_events=True)`` relays from its child agent are not
+        part of the reply.
+        """
+        if event.custom_metadata and _RELAYED in event.custom_metadata:
+            return ""
         text = event_text(event)
         if event.partial:
             self._streamed = self._streamed or bool(text)
