@@ -5,6 +5,7 @@ load_artifacts, in real runs (asserting on what the model was sent)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import importlib
 import io
@@ -13,10 +14,11 @@ import zipfile
 from typing import Any
 
 import pytest
+import sniffio
 from google.genai import types
 
 from helpers import APP, USER, collect, run_text, user_text
-from trio_adk import Agent, Runner
+from trio_adk import Agent, InMemoryRunner, Runner
 from trio_adk.agents import LoopAgent
 from trio_adk.artifacts import InMemoryArtifactService
 from trio_adk.events import Event
@@ -25,6 +27,7 @@ from trio_adk.models import LlmRequest
 from trio_adk.sessions import InMemorySessionService, Session
 from trio_adk.testing import ScriptedModel, function_call
 from trio_adk.tools import (
+    ToolContext,
     exit_loop,
     get_user_choice,
     load_artifacts,
@@ -375,3 +378,45 @@ def test_as_safe_part_for_llm_decodes_base64_strings() -> None:
                                       data=base64.b64encode(b"hi").decode())
     assert types.Part(text="hi") == as_safe_part_for_llm(
         types.Part.model_construct(inline_data=blob), "t")
+
+
+# ---- from asyncio ------------------------------------------------------------------------
+
+
+def test_the_tools_work_for_asyncio_callers_and_run_user_code_there() -> None:
+    """Under ``asyncio.run`` the engine's tools search memory, save and load artifacts,
+    and the user's ``process_artifact`` and a tool saving an artifact run on asyncio."""
+    seen: list[str] = []
+
+    async def process(part: types.Part, name: str) -> types.Part:
+        await asyncio.sleep(0)
+        seen.append(sniffio.current_async_library())
+        return part
+
+    async def save(tool_context: ToolContext) -> str:
+        await asyncio.sleep(0)
+        await tool_context.save_artifact("a.txt", types.Part(text="alpha"))
+        await tool_context.add_session_to_memory()
+        return "saved"
+
+    model = ScriptedModel(replies=[
+        function_call("save"),
+        function_call("load_artifacts", {"artifact_names": ["a.txt"]}),
+        function_call("load_memory", {"query": "remember"}),
+        "done",
+    ])
+    agent = Agent(name="agent", model=model, tools=[
+        save, LoadArtifactsTool(process_artifact=process), load_memory, preload_memory])
+
+    async def main() -> list[Event]:
+        async with InMemoryRunner(agent, app_name=APP) as runner:
+            return await collect(runner.run_async(user_id=USER, session_id="s1",
+                                                  new_message=user_text("remember me")))
+
+    events = asyncio.run(main())
+    assert ["asyncio"] == seen
+    assert ["Artifact a.txt is:", "alpha"] == _texts(model.requests[2].contents[-1])
+    memories = events[-2].get_function_responses()[0].response
+    assert memories is not None
+    assert ["remember me"] == [m["content"]["parts"][0]["text"]
+                               for m in memories["result"]["memories"]]
