@@ -70,9 +70,11 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 import trio
+from google.genai import types
 
 from trio_adk.testing._fake_gemini._live import LiveSession, _turn_text
 from trio_adk.testing._fake_gemini._normalize import decode_base64
+from trio_adk.testing._fake_gemini._script import grounding_json
 
 Trigger: TypeAlias = Literal["turn", "utterance", "now"] | Callable[[Mapping[str, Any]], bool]
 """When a :class:`LiveTurn` runs (see the module documentation)."""
@@ -395,9 +397,15 @@ async def _transcribe_echo(ctx: LiveContext) -> None:
 
 
 def say(text: TextSource, *, chunks: int = 3, delay: float = 0.0,
-        turn_complete: bool = True, usage: bool = True) -> LiveAction:
+        turn_complete: bool = True, usage: bool = True,
+        grounding_metadata: Mapping[str, Any] | types.GroundingMetadata | None = None,
+        ) -> LiveAction:
     """Stream ``text`` in up to ``chunks`` ``modelTurn`` messages (``delay`` seconds apart),
-    then ``turnComplete`` (with ``usageMetadata`` unless ``usage=False``)."""
+    then ``turnComplete`` (with ``usageMetadata`` unless ``usage=False``).
+    ``grounding_metadata`` (wire JSON or ``types.GroundingMetadata``) rides in the
+    ``turnComplete`` message's ``serverContent`` (without ``turn_complete``: in a message
+    of its own after the text), as the service sends it for built-in search."""
+    grounding = grounding_json(grounding_metadata)
 
     async def action(ctx: LiveContext) -> None:
         value = ctx.text(text)
@@ -408,9 +416,13 @@ def say(text: TextSource, *, chunks: int = 3, delay: float = 0.0,
                                                             "parts": [{"text": piece}]}}})
         if turn_complete:
             done: dict[str, Any] = {"serverContent": {"turnComplete": True}}
+            if grounding is not None:
+                done["serverContent"]["groundingMetadata"] = grounding
             if usage:
                 done["usageMetadata"] = _usage(value)
             await ctx.send(done)
+        elif grounding is not None:
+            await ctx.send({"serverContent": {"groundingMetadata": grounding}})
 
     return action
 
