@@ -9,24 +9,27 @@ import re
 from typing import Any
 
 import pytest
+import trio
 from google.genai import types
 
-from helpers import make_runner, run_text, stored_events
+from helpers import collect, make_runner, run_text, stored_events
 from trio_adk import Agent
 from trio_adk._usercode._host import is_native
-from trio_adk.agents import ReadonlyContext, RunConfig, StreamingMode
+from trio_adk.agents import LiveRequestQueue, ReadonlyContext, RunConfig, StreamingMode
 from trio_adk.artifacts import InMemoryArtifactService
 from trio_adk.code_executors import BaseCodeExecutor, BuiltInCodeExecutor
 from trio_adk.models import Gemini, LlmRequest
 from trio_adk.testing import (
     FakeGeminiServer,
     GeminiReply,
+    LiveScript,
     ScriptedModel,
     function_call,
     gemini_chunks,
     gemini_function_call,
     gemini_text,
 )
+from trio_adk.testing import live_script as ls
 from trio_adk.tools import (
     VertexAiSearchTool,
     enterprise_web_search,
@@ -461,6 +464,27 @@ async def test_grounding_found_by_the_search_agent_reaches_the_callers_answer() 
     assert "Take an umbrella." == events[-1].content.parts[0].text  # type: ignore[union-attr,index]
     check_grounding(events[-1].grounding_metadata)
     assert events[0].grounding_metadata is None  # the call, before the search ran
+
+
+async def test_live_sends_google_search_in_the_setup_and_grounding_reaches_the_events(
+) -> None:
+    talk = ls.LiveConversation(ls.on_turn(ls.say("It rains in Paris.", chunks=1,
+                                                 grounding_metadata=GROUNDING)))
+    async with FakeGeminiServer(live=LiveScript(handler=talk)) as server:
+        llm = Gemini(model="gemini-2.0-flash-live-001", base_url=server.base_url, api_key="k")
+        runner = await make_runner(Agent(name="a", model=llm, tools=[google_search]))
+        async with runner:
+            queue = LiveRequestQueue()
+            queue.send_content(types.Content(role="user", parts=[types.Part(text="rain?")]))
+            queue.close()
+            with trio.fail_after(5):
+                events = await collect(runner.run_live(
+                    user_id="user1", session_id="s1", live_request_queue=queue,
+                    run_config=RunConfig(response_modalities=["TEXT"])))
+        assert [{"googleSearch": {}}] == server.live_sessions[0].setup["tools"]
+    grounded = [e for e in events if e.grounding_metadata is not None]
+    assert 1 == len(grounded) and grounded[0].turn_complete
+    check_grounding(grounded[0].grounding_metadata)
 
 
 async def test_the_fake_server_takes_grounding_as_a_genai_type() -> None:
