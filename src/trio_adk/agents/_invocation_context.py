@@ -35,7 +35,7 @@ def new_invocation_context_id() -> str:
 class _Shared:
     """State shared by every copy of one invocation's context (per invocation)."""
 
-    __slots__ = ("children", "live_unsent", "llm_calls", "tool_limiter")
+    __slots__ = ("children", "custom_metadata", "live_unsent", "llm_calls", "tool_limiter")
 
     def __init__(self) -> None:
         self.llm_calls = 0
@@ -47,6 +47,9 @@ class _Shared:
         # Agent tasks started by ``BaseAgent.run_async`` and not finished yet; the run
         # cancels and awaits any left when it ends.
         self.children: set[Any] = set()
+        # The invocation's ``custom_metadata`` scratch dict that contexts expose (seeded
+        # from ``run_config.custom_metadata`` on first use).
+        self.custom_metadata: dict[str, Any] | None = None
 
 
 async def _no_sink(event: Event) -> None:
