@@ -11,7 +11,7 @@ from google.genai import types
 
 from helpers import APP, USER, run_text, stored_events
 from trio_adk import Agent, Runner
-from trio_adk.agents import CallbackContext, RunConfig
+from trio_adk.agents import CallbackContext, ReadonlyContext, RunConfig
 from trio_adk.artifacts import InMemoryArtifactService
 from trio_adk.auth import AuthConfig
 from trio_adk.memory import InMemoryMemoryService
@@ -268,3 +268,34 @@ async def test_request_credential_and_get_auth_response() -> None:
     call_id = events[0].get_function_calls()[0].id
     assert [None, "token", {call_id: config}] == seen
 
+
+
+async def test_custom_metadata_is_shared_within_the_invocation() -> None:
+    """custom_metadata starts as a copy of run_config.custom_metadata; a callback's write
+    is seen by the tool (one dict per invocation), read-only in a ReadonlyContext, and
+    the run config is untouched; the next invocation starts afresh."""
+    seen: list[dict[str, Any]] = []
+    readonly: list[Any] = []
+
+    def before(callback_context: CallbackContext) -> None:
+        callback_context.custom_metadata["from_callback"] = True
+
+    def instruction(context: ReadonlyContext) -> str:
+        readonly.append(context.custom_metadata)
+        return "Be brief."
+
+    def look(tool_context: ToolContext) -> str:
+        seen.append(dict(tool_context.custom_metadata))
+        return "ok"
+
+    agent = _tool_agent(look, before_agent_callback=before, instruction=instruction)
+    agent.model.replies.extend([function_call("look", {}), "again"])  # type: ignore[union-attr]
+    runner = await _runner(agent)
+    config = RunConfig(custom_metadata={"tenant": "t1"})
+    async with runner:
+        await run_text(runner, "x", run_config=config)
+        await run_text(runner, "y")
+    assert [{"tenant": "t1", "from_callback": True}, {"from_callback": True}] == seen
+    assert {"tenant": "t1"} == config.custom_metadata
+    with pytest.raises(TypeError):
+        readonly[0]["k"] = 1

@@ -21,6 +21,13 @@ if TYPE_CHECKING:
     from trio_adk.sessions._session import Session
 
 
+def _custom_metadata(ctx: InvocationContext) -> dict[str, Any]:
+    shared = ctx._shared
+    if shared.custom_metadata is None:
+        shared.custom_metadata = dict(ctx.run_config.custom_metadata or {})
+    return shared.custom_metadata
+
+
 class ReadonlyContext:
     """A read-only view of the invocation (used by instruction providers)."""
 
@@ -58,6 +65,11 @@ class ReadonlyContext:
     def run_config(self) -> RunConfig:
         """The run config of the invocation."""
         return self._invocation_context.run_config
+
+    @property
+    def custom_metadata(self) -> Mapping[str, Any]:
+        """The invocation's custom metadata, read-only (see CallbackContext's)."""
+        return MappingProxyType(_custom_metadata(self._invocation_context))
 
     @property
     def state(self) -> Mapping[str, Any]:
@@ -113,6 +125,16 @@ class CallbackContext(ReadonlyContext):
     @function_call_id.setter
     def function_call_id(self, value: str | None) -> None:
         self._function_call_id = value
+
+    @property
+    def custom_metadata(self) -> dict[str, Any]:
+        """The invocation's custom metadata: one dict shared by every context of the
+        invocation, starting as a copy of ``run_config.custom_metadata``.
+
+        Callbacks and tools may use it to pass values along within the invocation;
+        changing it does not change the run config or the events' metadata.
+        """
+        return _custom_metadata(self._invocation_context)
 
     @property
     def branch(self) -> str | None:
