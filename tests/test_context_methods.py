@@ -299,3 +299,23 @@ async def test_custom_metadata_is_shared_within_the_invocation() -> None:
     assert {"tenant": "t1"} == config.custom_metadata
     with pytest.raises(TypeError):
         readonly[0]["k"] = 1
+
+
+async def test_confirmations_are_refused_and_the_invocation_context_is_reachable() -> None:
+    """tool_confirmation is None and request_confirmation raises NotImplementedError (no
+    confirmation flow yet); get_invocation_context is a copy of the invocation's."""
+    seen: list[Any] = []
+
+    def ask(tool_context: ToolContext) -> str:
+        seen.append(tool_context.tool_confirmation)
+        with pytest.raises(NotImplementedError, match="before_tool callback"):
+            tool_context.request_confirmation(hint="ok?")
+        copy = tool_context.get_invocation_context()
+        seen.append((copy is tool_context._invocation_context, copy.invocation_id,
+                     copy.session.id))
+        return "ok"
+
+    runner = await _runner(_tool_agent(ask))
+    async with runner:
+        events = await run_text(runner, "x")
+    assert [None, (False, events[0].invocation_id, "s1")] == seen

@@ -137,6 +137,28 @@ class CallbackContext(ReadonlyContext):
         return _custom_metadata(self._invocation_context)
 
     @property
+    def tool_confirmation(self) -> None:
+        """Always None: trio-adk has no tool confirmations yet (see
+        :meth:`request_confirmation`)."""
+        return None
+
+    def request_confirmation(self, *, hint: str | None = None, payload: Any = None) -> None:
+        """Not supported yet: raises ``NotImplementedError``.
+
+        ADK pauses the tool call for a human's approval; trio-adk does not implement that
+        flow, and refuses rather than running the tool unconfirmed.
+        """
+        raise NotImplementedError(
+            "request_confirmation is not supported by trio-adk yet; check for approval in "
+            "a before_tool callback, or ask with a long-running tool (get_user_choice)."
+        )
+
+    def get_invocation_context(self) -> InvocationContext:
+        """A shallow copy of the invocation context (same session, services and call
+        counter)."""
+        return self._invocation_context.model_copy()
+
+    @property
     def branch(self) -> str | None:
         """The branch of the invocation (``parent.child`` names), if any."""
         return self._invocation_context.branch
