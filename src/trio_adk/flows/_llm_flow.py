@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from trio_adk.agents._invocation_context import InvocationContext
     from trio_adk.models._base_llm import BaseLlm
 
+AGENT_NAME_LABEL = "adk_agent_name"
 _RESPONSE_FIELDS = tuple(f.name for f in attrs.fields(LlmResponse))
 # How long closing a model's response stream may take when the step ends or is cancelled.
 _STREAM_CLOSE_GRACE = 5.0
@@ -80,6 +81,11 @@ async def _run_step(agent: LlmAgent, ctx: InvocationContext) -> Event | None:
     if override is not None:
         return await _handle_response(agent, ctx, request, override, template)
 
+    labels = request.config.labels or {}
+    # The agent's name labels the call (billing reports per agent), unless already set;
+    # after the before-model callbacks, as ADK.  The Gemini API backend does not send it.
+    labels.setdefault(AGENT_NAME_LABEL, agent.name)
+    request.config.labels = labels
     ctx.increment_llm_call_count()
     llm = agent.canonical_model
     stream = ctx.run_config.streaming_mode == StreamingMode.SSE

@@ -101,13 +101,37 @@ def callable_name(func: Callable[..., Any]) -> str:
     return type(target).__name__
 
 
+_DEFAULT_CALL_DOC = inspect.getdoc(type.__call__)
+
+
 def callable_doc(func: Callable[..., Any]) -> str | None:
-    """The cleaned docstring of ``func`` (``None`` when it has none)."""
+    """The cleaned docstring of ``func`` (``None`` when it has none).
+
+    A callable object without a docstring of its own (nor on its class) has its
+    ``__call__`` method's; a dataclass's generated signature docstring does not count.
+    """
     target: Any = func
     while isinstance(target, functools.partial):
         target = target.func
     doc = inspect.getdoc(target)
+    if doc and _generated_dataclass_doc(target, doc):
+        doc = None
+    if not doc and not inspect.isroutine(target) and not isinstance(target, type):
+        call = getattr(target, "__call__", None)  # noqa: B004 - the method, not callable()
+        call_doc = inspect.getdoc(call) if call is not None else None
+        if call_doc and call_doc != _DEFAULT_CALL_DOC:
+            doc = call_doc
     return doc or None
+
+
+def _generated_dataclass_doc(target: Any, doc: str) -> bool:
+    if isinstance(target, type) or not dataclasses.is_dataclass(target):
+        return False
+    try:
+        signature = str(inspect.signature(type(target))).replace(" -> None", "")
+    except (TypeError, ValueError):
+        return False
+    return doc == type(target).__name__ + signature
 
 
 def function_parameters(

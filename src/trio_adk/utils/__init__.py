@@ -1,0 +1,1 @@
+"""Helpers at ADK's ``google.adk.utils`` paths (see ``instructions_utils``)."""
