@@ -17,7 +17,7 @@ import trio
 from google.genai import types
 
 from trio_adk._bridges._anywhere import awaitable_anywhere
-from trio_adk._usercode._host import await_user, iterate_user, native
+from trio_adk._usercode._host import await_user, is_native, iterate_user, native
 from trio_adk.tools._base_tool import BaseTool, BaseToolset
 from trio_adk.tools._function_schema import (
     ParamInfo,
@@ -127,6 +127,9 @@ class FunctionTool(BaseTool):
         # Async-generator functions are streaming tools (live mode): calling one only
         # creates the generator, so it happens inline.
         self._is_stream = inspect.isasyncgenfunction(func) or inspect.isasyncgenfunction(call)
+        if is_native(func) and not self._is_async:
+            # An engine function that returns at once (exit_loop): no worker thread.
+            self._runs_inline = True
         self._declaration: types.FunctionDeclaration | None = None
 
     def _build_declaration(self) -> types.FunctionDeclaration:
