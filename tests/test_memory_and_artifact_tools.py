@@ -10,6 +10,7 @@ import base64
 import importlib
 import io
 import logging
+import threading
 import zipfile
 from typing import Any
 
@@ -19,6 +20,7 @@ from google.genai import types
 
 from helpers import APP, USER, collect, run_text, user_text
 from trio_adk import Agent, InMemoryRunner, Runner
+from trio_adk._usercode._host import native
 from trio_adk.agents import LoopAgent
 from trio_adk.artifacts import InMemoryArtifactService
 from trio_adk.events import Event
@@ -27,6 +29,7 @@ from trio_adk.models import LlmRequest
 from trio_adk.sessions import InMemorySessionService, Session
 from trio_adk.testing import ScriptedModel, function_call
 from trio_adk.tools import (
+    FunctionTool,
     ToolContext,
     exit_loop,
     get_user_choice,
@@ -126,6 +129,30 @@ async def test_exit_loop_escalates_and_ends_the_loop() -> None:
     assert response.get_function_responses()[0].name == "exit_loop"
     assert response.actions.escalate is True
     assert response.actions.skip_summarization is True
+
+
+async def test_engine_sync_functions_run_in_the_trio_task() -> None:
+    """exit_loop (marked native) runs in the run's trio task, not in a worker thread as a
+    user's sync function does."""
+    threads: dict[str, str] = {}
+
+    @native
+    def engine_like(tool_context: ToolContext) -> str:
+        threads["native"] = threading.current_thread().name
+        return "ok"
+
+    def users(tool_context: ToolContext) -> str:
+        threads["user"] = threading.current_thread().name
+        return "ok"
+
+    model = ScriptedModel(replies=[function_call("engine_like"), function_call("users"), "x"])
+    runner = await _runner(Agent(name="agent", model=model, tools=[engine_like, users]))
+    async with runner:
+        await run_text(runner, "go")
+    assert threading.main_thread().name == threads["native"]
+    assert threading.main_thread().name != threads["user"]
+    assert FunctionTool(exit_loop)._runs_inline
+    assert not FunctionTool(users)._runs_inline
 
 
 # ---- get_user_choice ---------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from trio_adk._usercode._host import native
 from trio_adk.tools._tool_context import ToolContext
 
 
+@native
 def exit_loop(tool_context: ToolContext) -> None:
     """End the loop this agent runs in.
 
