@@ -132,8 +132,8 @@ async def test_exit_loop_escalates_and_ends_the_loop() -> None:
 
 
 async def test_engine_sync_functions_run_in_the_trio_task() -> None:
-    """exit_loop (marked native) runs in the run's trio task, not in a worker thread as a
-    user's sync function does."""
+    """exit_loop and get_user_choice (marked native) run in the run's trio task, not in a
+    worker thread as a user's sync function does."""
     threads: dict[str, str] = {}
 
     @native
@@ -152,6 +152,7 @@ async def test_engine_sync_functions_run_in_the_trio_task() -> None:
     assert threading.main_thread().name == threads["native"]
     assert threading.main_thread().name != threads["user"]
     assert FunctionTool(exit_loop)._runs_inline
+    assert FunctionTool(get_user_choice.func)._runs_inline  # type: ignore[attr-defined]
     assert not FunctionTool(users)._runs_inline
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from trio_adk._usercode._host import native
 from trio_adk.tools._function_tool import LongRunningFunctionTool
 from trio_adk.tools._tool_context import ToolContext
 
 
+@native
 def get_user_choice(options: list[str], tool_context: ToolContext) -> str | None:
     """Show the options to the user and ask them to choose one."""
     # No result now: the client answers later with a function response carrying the
