@@ -1,6 +1,7 @@
 """Small ADK surfaces at ADK's paths: callback aliases, models.google_llm,
 utils.instructions_utils, PluginCallbackName, the adk_agent_name label and
-callable objects' docstrings as tool descriptions."""
+callable objects' docstrings as tool descriptions, toolsets' tool_name_prefix and the
+session services' blocking twins."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from helpers import USER, make_runner, run_text, user_text
 from trio_adk import Agent
 from trio_adk.agents import CallbackContext
 from trio_adk.models import LlmRequest
-from trio_adk.testing import ScriptedModel
-from trio_adk.tools import FunctionTool
+from trio_adk.sessions import InMemorySessionService
+from trio_adk.testing import ScriptedModel, function_call
+from trio_adk.tools import BaseTool, BaseToolset, FunctionTool
 
 
 def test_callback_aliases_at_adk_paths() -> None:
@@ -182,3 +184,85 @@ def test_a_callable_without_any_docstring_has_none() -> None:
             return x
 
     assert "" == FunctionTool(Bare()).description
+
+
+# ---- BaseToolset(tool_name_prefix=...) --------------------------------------------------------
+
+
+def weather(city: str) -> str:
+    """The weather of a city."""
+    return f"sunny in {city}"
+
+
+def news(topic: str) -> str:
+    """News about a topic."""
+    return f"nothing new on {topic}"
+
+
+class Pair(BaseToolset):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tools = [FunctionTool(weather), FunctionTool(news)]
+
+    async def get_tools(self, readonly_context: Any = None) -> list[BaseTool]:
+        return self.tools
+
+
+async def test_a_prefix_renames_a_toolsets_tools_for_the_model() -> None:
+    toolset = Pair(tool_name_prefix="city", tool_filter=["weather"])
+    model = ScriptedModel(replies=[function_call("city_weather", {"city": "Oslo"}), "done"])
+    runner = await make_runner(Agent(name="bot", model=model, tools=[toolset]))
+    events = await run_text(runner, "hi")
+    tools = model.requests[0].config.tools
+    assert tools is not None
+    names = [d.name for t in tools for d in (t.function_declarations or [])]
+    assert ["city_weather"] == names  # the filter used the unprefixed name
+    response = events[1].content.parts[0].function_response  # type: ignore[index, union-attr]
+    assert response is not None and "city_weather" == response.name
+    assert {"result": "sunny in Oslo"} == response.response
+    # The toolset's own tools keep their names and declarations.
+    assert ["weather", "news"] == [t.name for t in toolset.tools]
+    declaration = toolset.tools[0]._get_declaration()
+    assert declaration is not None and "weather" == declaration.name
+
+
+async def test_get_tools_with_prefix() -> None:
+    assert ["weather", "news"] == [t.name for t in await Pair().get_tools_with_prefix()]
+    prefixed = await Pair(tool_name_prefix="p").get_tools_with_prefix()
+    assert ["p_weather", "p_news"] == [t.name for t in prefixed]
+    with pytest.raises(TypeError, match="tool_name_prefix"):
+        Pair(tool_name_prefix=3)
+
+
+# ---- session services' blocking twins ---------------------------------------------------------
+
+
+def test_sync_twins_from_plain_code() -> None:
+    service = InMemorySessionService()
+    session = service.create_session_sync(app_name="app", user_id="u", session_id="s",
+                                          state={"k": 1})
+    assert "s" == session.id
+    got = service.get_session_sync(app_name="app", user_id="u", session_id="s")
+    assert got is not None and {"k": 1} == got.state
+    assert ["s"] == [s.id for s in service.list_sessions_sync(app_name="app").sessions]
+    service.delete_session_sync(app_name="app", user_id="u", session_id="s")
+    assert service.get_session_sync(app_name="app", user_id="u", session_id="s") is None
+    with pytest.raises(ValueError, match="session_id"):
+        service.get_session_sync(app_name="app", user_id="u", session_id=" s")
+
+
+def test_sync_twins_from_sync_code_under_a_running_asyncio_loop() -> None:
+    service = InMemorySessionService()
+
+    async def main() -> str:
+        return service.create_session_sync(app_name="app", user_id="u").id
+
+    assert asyncio.run(main())
+
+
+async def test_sync_twins_refuse_to_block_a_trio_task() -> None:
+    service = InMemorySessionService()
+    with pytest.raises(RuntimeError, match="get_session_sync"):
+        service.get_session_sync(app_name="app", user_id="u", session_id="s")
+    with pytest.raises(RuntimeError, match="create_session_sync"):
+        service.create_session_sync(app_name="app", user_id="u")

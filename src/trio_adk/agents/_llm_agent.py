@@ -165,10 +165,10 @@ class LlmAgent(BaseAgent):
         tools = list(built.static)
         listed: list[tuple[BaseTool, BaseToolset]] = []
         for toolset in built.toolsets:
-            for tool in await await_user(toolset.get_tools(ctx)):  # user code
-                if toolset._is_tool_selected(tool):
-                    tools.append(tool)
-                    listed.append((tool, toolset))
+            offered = await await_user(toolset.get_tools(ctx))  # user code
+            for tool in toolset._prefixed([t for t in offered if toolset._is_tool_selected(t)]):
+                tools.append(tool)
+                listed.append((tool, toolset))
         check_listed_tools(self.name, built, listed)
         return tools
 

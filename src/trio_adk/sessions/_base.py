@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import abc
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from trio_adk._bridges._anywhere import wrap_coroutine_methods
 from trio_adk._utils._checks import (
@@ -16,6 +17,8 @@ from trio_adk._utils._copy import copy_value
 from trio_adk.events._event import Event
 from trio_adk.sessions._session import GetSessionConfig, ListSessionsResponse, Session
 from trio_adk.sessions._state import State
+
+T = TypeVar("T")
 
 
 class BaseSessionService(abc.ABC):
@@ -79,6 +82,52 @@ class BaseSessionService(abc.ABC):
     async def delete_session(self, *, app_name: str, user_id: str, session_id: str) -> None:
         """Delete a session; deleting an unknown session does nothing."""
 
+    # -- blocking twins, for sync code (ADK's in-memory service has them) ---------------
+
+    def create_session_sync(
+        self,
+        *,
+        app_name: str,
+        user_id: str,
+        state: dict[str, Any] | None = None,
+        session_id: str | None = None,
+    ) -> Session:
+        """:meth:`create_session`, blocking; see :meth:`get_session_sync` for where it
+        may be called."""
+        return _blocking(self.create_session, "create_session_sync()", app_name=app_name,
+                         user_id=user_id, state=state, session_id=session_id)
+
+    def get_session_sync(
+        self,
+        *,
+        app_name: str,
+        user_id: str,
+        session_id: str,
+        config: GetSessionConfig | None = None,
+    ) -> Session | None:
+        """:meth:`get_session`, blocking.
+
+        For plain sync code, and for sync code called from an asyncio loop's thread: the
+        call runs in a private trio run on a worker thread, so the service must accept
+        calls from another thread (the in-memory service does).  Raises ``RuntimeError``
+        inside a trio task (await :meth:`get_session` there).  Ctrl-C cancels the call
+        and waits for it before propagating.
+        """
+        return _blocking(self.get_session, "get_session_sync()", app_name=app_name,
+                         user_id=user_id, session_id=session_id, config=config)
+
+    def list_sessions_sync(
+        self, *, app_name: str, user_id: str | None = None
+    ) -> ListSessionsResponse:
+        """:meth:`list_sessions`, blocking; see :meth:`get_session_sync`."""
+        return _blocking(self.list_sessions, "list_sessions_sync()", app_name=app_name,
+                         user_id=user_id)
+
+    def delete_session_sync(self, *, app_name: str, user_id: str, session_id: str) -> None:
+        """:meth:`delete_session`, blocking; see :meth:`get_session_sync`."""
+        _blocking(self.delete_session, "delete_session_sync()", app_name=app_name,
+                  user_id=user_id, session_id=session_id)
+
     async def append_event(self, session: Session, event: Event) -> Event:
         """Append ``event`` to ``session`` (the caller's copy) and return it.
 
@@ -129,6 +178,12 @@ class BaseSessionService(abc.ABC):
 
 
 # Argument checks, one per method, with the method's parameters (extra ones ignored).
+
+def _blocking(method: Callable[..., Awaitable[T]], what: str, **kwargs: Any) -> T:
+    from trio_adk._bridges._sync_thread import call_sync  # imports the run machinery
+
+    return call_sync(method, what=f"{what} (a blocking twin of the async method)", **kwargs)
+
 
 def _check_create(self: object, *, app_name: Any = None, user_id: Any = None,
                   state: Any = None, session_id: Any = None, **_: Any) -> None:

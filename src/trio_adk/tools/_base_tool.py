@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import copy
 from typing import TYPE_CHECKING, Any
 
 from google.genai import types
@@ -51,11 +52,20 @@ class BaseTool(abc.ABC):
 class BaseToolset(abc.ABC):
     """A group of tools resolved per request (for example from an MCP server).
 
-    ``close`` is called by ``Runner.close()`` under a deadline; errors are logged.
+    ``tool_filter`` keeps only the named tools.  ``tool_name_prefix`` offers each tool
+    to the model as ``<prefix>_<name>`` (a copy of the tool is renamed; the filter
+    still uses the unprefixed names), so two toolsets with clashing names can serve
+    one agent.  ``close`` is called by ``Runner.close()`` under a deadline; errors are
+    logged.
     """
 
-    def __init__(self, *, tool_filter: list[str] | None = None) -> None:
+    def __init__(self, *, tool_filter: list[str] | None = None,
+                 tool_name_prefix: str | None = None) -> None:
+        if tool_name_prefix is not None and not isinstance(tool_name_prefix, str):
+            raise TypeError("tool_name_prefix must be a str or None, got "
+                            f"{type(tool_name_prefix).__name__}.")
         self.tool_filter = tool_filter
+        self.tool_name_prefix = tool_name_prefix
 
     @abc.abstractmethod
     async def get_tools(self, readonly_context: ReadonlyContext | None = None) -> list[BaseTool]:
@@ -72,8 +82,38 @@ class BaseToolset(abc.ABC):
         passes the toolset is cancelled and a warning logged; errors are logged.
         """
 
+    async def get_tools_with_prefix(
+        self, readonly_context: ReadonlyContext | None = None
+    ) -> list[BaseTool]:
+        """:meth:`get_tools`, each tool renamed ``<tool_name_prefix>_<name>`` when a
+        prefix is set.  Cancelled with the caller."""
+        return self._prefixed(list(await self.get_tools(readonly_context)))
+
+    def _prefixed(self, tools: list[BaseTool]) -> list[BaseTool]:
+        # getattr: a subclass may not have called BaseToolset.__init__.
+        prefix = getattr(self, "tool_name_prefix", None)
+        if not prefix:
+            return tools
+        return [_renamed(tool, f"{prefix}_{tool.name}") for tool in tools]
+
     def _is_tool_selected(self, tool: BaseTool) -> bool:
         return self.tool_filter is None or tool.name in self.tool_filter
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+def _renamed(tool: BaseTool, name: str) -> BaseTool:
+    """A shallow copy of ``tool`` called ``name``, its declaration renamed too."""
+    renamed = copy.copy(tool)
+    renamed.name = name
+    declare = tool._get_declaration
+
+    def declaration() -> types.FunctionDeclaration | None:
+        original = declare()
+        if original is None:
+            return None
+        return original.model_copy(update={"name": name})
+
+    renamed._get_declaration = declaration  # type: ignore[method-assign]
+    return renamed
