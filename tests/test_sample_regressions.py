@@ -1,0 +1,63 @@
+"""Behaviour gaps found by running ported ADK sample apps against trio-adk (issue 13).
+
+Each test is our own minimal reproduction, marked xfail(strict=True) until the engine is
+fixed; the fix turns it into a pass (and strict xfail then fails, so remove the mark).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from google.genai import types
+
+from helpers import USER, collect, make_runner, run_text
+from trio_adk import Agent
+from trio_adk.testing import ScriptedModel, function_call
+from trio_adk.tools import LongRunningFunctionTool
+
+
+def request_approval(amount: float) -> dict[str, Any]:
+    """Ask a manager to approve a payment; the answer arrives later."""
+    return {"status": "pending", "amount": amount}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "ADK drops the events between a long-running call and the user's later function "
+    "response (rearrange for the latest function response); trio-adk keeps the model's "
+    "interim text after the response, so the request ends with a model turn"))
+async def test_resumed_long_running_call_drops_the_interim_turn_from_the_history() -> None:
+    """Human in the loop: the model calls a long-running tool (pending), says it waits,
+    and the user later sends the tool's final response.  The next request's history is
+    the user's question, the call and the final response, with nothing after it."""
+    model = ScriptedModel(replies=[
+        function_call("request_approval", {"amount": 200.0}),
+        "Waiting for approval.",
+        "Approved and paid.",
+    ])
+    runner = await make_runner(Agent(name="payer", model=model,
+                                     tools=[LongRunningFunctionTool(request_approval)]))
+    first = await run_text(runner, "Pay 200")
+    call_id = first[0].get_function_calls()[0].id
+    answer = types.Content(role="user", parts=[types.Part(function_response=types.FunctionResponse(
+        id=call_id, name="request_approval", response={"status": "approved"}))])
+    await collect(runner.run_async(user_id=USER, session_id="s1", new_message=answer))
+
+    resumed = model.requests[2].contents
+
+    def shape(content: types.Content) -> tuple[str | None, list[str]]:
+        kinds = []
+        for part in content.parts or []:
+            if part.function_call is not None:
+                kinds.append("call")
+            elif part.function_response is not None:
+                kinds.append(f"response:{part.function_response.response}")
+            else:
+                kinds.append(f"text:{part.text}")
+        return content.role, kinds
+
+    assert [
+        ("user", ["text:Pay 200"]),
+        ("model", ["call"]),
+        ("user", ["response:{'status': 'approved'}"]),
+    ] == [shape(c) for c in resumed]
