@@ -83,6 +83,7 @@ PATHS = {
     "tools.load_artifacts_tool": ["LoadArtifactsTool", "as_safe_part_for_llm",
                                   "load_artifacts_tool"],
     "tools.example_tool": ["ExampleTool"],
+    "tools.tool_context": ["ToolContext", "CallbackContext", "AuthConfig", "AuthCredential"],
     "examples": ["BaseExampleProvider", "Example"],
     "examples.example": ["Example"],
     "examples.base_example_provider": ["BaseExampleProvider"],
