@@ -10,6 +10,21 @@ from typing import Any
 import attrs
 
 from trio_adk._utils._model import ModelMixin
+from trio_adk.auth._credential_parts import (
+    AuthCredentialTypes,
+    HttpAuth,
+    OAuth2Auth,
+    ServiceAccount,
+)
+
+
+def _credential_type(value: Any) -> Any:
+    if isinstance(value, str) and not isinstance(value, AuthCredentialTypes):
+        try:
+            return AuthCredentialTypes(value)
+        except ValueError:
+            return value
+    return value
 
 
 @attrs.define(kw_only=True)
@@ -17,21 +32,26 @@ class AuthCredential(ModelMixin):
     """A credential, raw (as configured or sent by the client) or exchanged (usable).
 
     Attributes:
-        auth_type: The kind of credential (``'apiKey'``, ``'http'``, ``'oauth2'``,
-            ``'openIdConnect'``, ``'serviceAccount'``).
+        auth_type: The kind of credential, an ``AuthCredentialTypes`` (a known name
+            given as a string, such as ``'oauth2'``, becomes one).
         resource_ref: A reference to a credential kept elsewhere.
         api_key: The key, for API-key credentials.
-        http: HTTP auth data (scheme, credentials such as a token), for HTTP credentials.
-        oauth2: OAuth2 data (client id/secret, auth URI, tokens), for OAuth2 credentials.
-        service_account: Service-account data, for Google service accounts.
+        http: An ``HttpAuth`` (scheme, credentials such as a token), for HTTP credentials.
+        oauth2: An ``OAuth2Auth`` (client id/secret, auth URI, tokens), for OAuth2.
+        service_account: A ``ServiceAccount``, for Google service accounts.
+
+    ``http``, ``oauth2`` and ``service_account`` given as plain dicts are kept as
+    dicts (the earlier trio-adk form); loaded from JSON (``model_validate``) they are
+    the typed objects.  The API key stays out of ``repr``, as the typed parts' secrets.
     """
 
-    auth_type: str | None = None
+    auth_type: AuthCredentialTypes | str | None = attrs.field(default=None,
+                                                              converter=_credential_type)
     resource_ref: str | None = None
-    api_key: str | None = None
-    http: dict[str, Any] | None = None
-    oauth2: dict[str, Any] | None = None
-    service_account: dict[str, Any] | None = None
+    api_key: str | None = attrs.field(default=None, repr=False)
+    http: HttpAuth | None = None
+    oauth2: OAuth2Auth | None = None
+    service_account: ServiceAccount | None = None
 
 
 def _plain(value: Any) -> Any:
@@ -80,7 +100,10 @@ def _default_credential_key(config: AuthConfig) -> str:
     scheme = config.auth_scheme
     raw = config.raw_auth_credential
     scheme_part = f"{_scheme_type(scheme)}_{_digest(scheme)}" if scheme is not None else ""
-    raw_part = f"{raw.auth_type or 'credential'}_{_digest(raw)}" if raw is not None else ""
+    raw_part = ""
+    if raw is not None:
+        kind = raw.auth_type.value if isinstance(raw.auth_type, enum.Enum) else raw.auth_type
+        raw_part = f"{kind or 'credential'}_{_digest(raw)}"
     return f"adk_{scheme_part}_{raw_part}"
 
 
@@ -105,3 +128,12 @@ class AuthConfig(ModelMixin):
     credential_key: str = attrs.field(
         default=attrs.Factory(_default_credential_key, takes_self=True)
     )
+
+
+@attrs.define(kw_only=True)
+class AuthToolArguments(ModelMixin):
+    """The arguments of the ``adk_request_credential`` call that asks the client for a
+    credential: the id of the function call that needs it, and its ``AuthConfig``."""
+
+    function_call_id: str
+    auth_config: AuthConfig
