@@ -1,0 +1,193 @@
+"""Imports of ADK modules trio-adk does not provide fail with a message that says so.
+
+``import trio_adk.models.lite_llm`` would otherwise fail with a bare "No module named"
+error that looks like a typo or a broken install.  A finder placed last on
+``sys.meta_path`` (so it never hides a real module) raises ``ModuleNotFoundError`` with
+a message naming the ADK module when the name is one of ADK 2.13's modules that
+trio-adk lacks; any other missing name fails as usual.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from importlib.machinery import ModuleSpec
+from types import ModuleType
+
+_PREFIX = "trio_adk."
+
+# The first missing component of each public module of google-adk 2.13 (deeper modules
+# fail on it first): "tools.mcp_tool" covers tools.mcp_tool.mcp_toolset too.
+ADK_MODULES_NOT_PROVIDED = frozenset({
+    "a2a",
+    "agents.active_streaming_tool",
+    "agents.agent_config",
+    "agents.base_agent_config",
+    "agents.common_configs",
+    "agents.config_agent_utils",
+    "agents.context",
+    "agents.context_cache_config",
+    "agents.langgraph_agent",
+    "agents.llm",
+    "agents.llm_agent_config",
+    "agents.loop_agent_config",
+    "agents.mcp_instruction_provider",
+    "agents.parallel_agent_config",
+    "agents.remote_a2a_agent",
+    "agents.sequential_agent_config",
+    "agents.transcription_entry",
+    "apps",
+    "artifacts.artifact_util",
+    "artifacts.file_artifact_service",
+    "artifacts.gcs_artifact_service",
+    "auth.auth_handler",
+    "auth.auth_preprocessor",
+    "auth.auth_provider_registry",
+    "auth.base_auth_provider",
+    "auth.credential_manager",
+    "auth.credential_service.session_state_credential_service",
+    "auth.exchanger",
+    "auth.oauth2_credential_util",
+    "auth.oauth2_discovery",
+    "auth.refresher",
+    "cli.adk_web_server",
+    "cli.agent_graph",
+    "cli.agent_test_runner",
+    "cli.api_server",
+    "cli.built_in_agents",
+    "cli.cli",
+    "cli.cli_create",
+    "cli.cli_deploy",
+    "cli.cli_eval",
+    "cli.cli_tools_click",
+    "cli.conformance",
+    "cli.deployers",
+    "cli.dev_server",
+    "cli.fast_api",
+    "cli.plugins",
+    "cli.service_registry",
+    "cli.trigger_routes",
+    "cli.utils",
+    "code_executors.agent_engine_sandbox_code_executor",
+    "code_executors.code_execution_utils",
+    "code_executors.code_executor_context",
+    "code_executors.container_code_executor",
+    "code_executors.gke_code_executor",
+    "code_executors.unsafe_local_code_executor",
+    "code_executors.vertex_ai_code_executor",
+    "dependencies",
+    "environment",
+    "evaluation",
+    "events.request_input",
+    "events.ui_widget",
+    "examples.vertex_ai_example_store",
+    "features",
+    "flows.llm_flows",
+    "integrations",
+    "labs",
+    "live",
+    "memory.memory_entry",
+    "memory.vertex_ai_memory_bank_service",
+    "memory.vertex_ai_rag_memory_service",
+    "models.anthropic_llm",
+    "models.apigee_llm",
+    "models.cache_metadata",
+    "models.gemini_context_cache_manager",
+    "models.gemma_llm",
+    "models.interactions_utils",
+    "models.lite_llm",
+    "optimization",
+    "platform",
+    "plugins.auto_tracing_helpers",
+    "plugins.auto_tracing_plugin",
+    "plugins.bigquery_agent_analytics_plugin",
+    "plugins.context_filter_plugin",
+    "plugins.debug_logging_plugin",
+    "plugins.global_instruction_plugin",
+    "plugins.multimodal_tool_results_plugin",
+    "plugins.reflect_retry_tool_plugin",
+    "plugins.save_files_as_artifacts_plugin",
+    "sessions.database_session_service",
+    "sessions.migration",
+    "sessions.schemas",
+    "sessions.sqlite_session_service",
+    "sessions.vertex_ai_session_service",
+    "skills",
+    "telemetry",
+    "tools.agent_simulator",
+    "tools.api_registry",
+    "tools.apihub_tool",
+    "tools.application_integration_tool",
+    "tools.authenticated_function_tool",
+    "tools.base_authenticated_tool",
+    "tools.bash_tool",
+    "tools.bigquery",
+    "tools.bigtable",
+    "tools.computer_use",
+    "tools.crewai_tool",
+    "tools.data_agent",
+    "tools.discovery_engine_search_tool",
+    "tools.environment",
+    "tools.environment_simulation",
+    "tools.google_api_tool",
+    "tools.google_tool",
+    "tools.langchain_tool",
+    "tools.load_mcp_resource_tool",
+    "tools.load_web_page",
+    "tools.mcp_tool",
+    "tools.model_consult",
+    "tools.openapi_tool",
+    "tools.pubsub",
+    "tools.retrieval",
+    "tools.set_model_response_tool",
+    "tools.skill_toolset",
+    "tools.spanner",
+    "tools.tool_configs",
+    "tools.tool_confirmation",
+    "tools.toolbox_toolset",
+    "tools.vertex_ai_load_profiles_tool",
+    "utils.agent_info",
+    "utils.cache_performance_analyzer",
+    "utils.content_utils",
+    "utils.context_utils",
+    "utils.env_utils",
+    "utils.feature_decorator",
+    "utils.model_name_utils",
+    "utils.output_schema_utils",
+    "utils.streaming_utils",
+    "utils.variant_utils",
+    "utils.vertex_ai_utils",
+    "utils.yaml_utils",
+    "version",
+    "workflow",
+})
+
+
+class NotProvidedError(ModuleNotFoundError):
+    """An ADK module that trio-adk does not provide (yet)."""
+
+
+class _NotProvidedFinder:
+    """Raises :class:`NotProvidedError` for ADK modules that no other finder found."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None,
+        target: ModuleType | None = None,
+    ) -> ModuleSpec | None:
+        if not fullname.startswith(_PREFIX):
+            return None
+        name = fullname[len(_PREFIX):]
+        if name not in ADK_MODULES_NOT_PROVIDED:
+            return None
+        raise NotProvidedError(
+            f"{fullname}: trio-adk does not provide google.adk.{name} yet "
+            "(see README: what ports).", name=fullname)
+
+    def invalidate_caches(self) -> None:
+        """Nothing cached."""
+
+
+def install() -> None:
+    """Put the finder last on ``sys.meta_path`` (once)."""
+    if not any(isinstance(f, _NotProvidedFinder) for f in sys.meta_path):
+        sys.meta_path.append(_NotProvidedFinder())
