@@ -73,3 +73,52 @@ async def test_thought_only_final_event_does_not_overwrite() -> None:
     await run_text(runner, "one")
     await run_text(runner, "two")
     assert {"out": "first"} == await session_state(runner)
+
+
+def add(a: int, b: int) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+def text_and_call(text: str) -> LlmResponse:
+    return LlmResponse(content=types.Content(role="model", parts=[
+        types.Part(text=text),
+        types.Part(function_call=types.FunctionCall(name="add", args={"a": 1, "b": 2}))]))
+
+
+async def test_text_written_next_to_a_call_is_kept_with_the_answer() -> None:
+    """All of one agent run's text counts (as ADK 2.x): each event with text saves the
+    run's text so far."""
+    model = ScriptedModel(replies=[text_and_call("Let me check. "), "It is 3.",
+                                   "Next turn."])
+    runner = await make_runner(Agent(name="bot", model=model, tools=[add],
+                                     output_key="out"))
+    events = await run_text(runner, "hi")
+    assert [{"out": "Let me check. "}, {}, {"out": "Let me check. It is 3."}] == [
+        e.actions.state_delta for e in events]
+    assert {"out": "Let me check. It is 3."} == await session_state(runner)
+    await run_text(runner, "again")  # a new run starts from nothing
+    assert {"out": "Next turn."} == await session_state(runner)
+
+
+async def test_streamed_chunks_are_not_counted_twice() -> None:
+    from trio_adk.agents import RunConfig, StreamingMode
+    from trio_adk.testing import chunks
+
+    model = ScriptedModel(replies=[chunks(["Hel", "lo"])])
+    runner = await make_runner(Agent(name="bot", model=model, output_key="out"))
+    await run_text(runner, "hi", run_config=RunConfig(streaming_mode=StreamingMode.SSE))
+    assert {"out": "Hello"} == await session_state(runner)
+
+
+async def test_with_output_schema_only_the_final_json_counts() -> None:
+    from pydantic import BaseModel
+
+    class Answer(BaseModel):
+        value: int
+
+    model = ScriptedModel(replies=['{"value": 3}'])
+    runner = await make_runner(Agent(name="bot", model=model, output_schema=Answer,
+                                     output_key="out"))
+    await run_text(runner, "hi")
+    assert {"out": {"value": 3}} == await session_state(runner)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
@@ -57,10 +58,14 @@ async def run_llm_flow(agent: LlmAgent, ctx: InvocationContext) -> None:
     Cancellation: at any await; a model stream is closed on the way out, running tools
     are cancelled with their nursery, and nothing half-built is emitted.
     """
-    while True:
-        last = await _run_step(agent, ctx)
-        if last is None or last.partial or last.is_final_response():
-            return
+    token = _RUN_OUTPUT.set([])  # this agent run's text so far, for output_key
+    try:
+        while True:
+            last = await _run_step(agent, ctx)
+            if last is None or last.partial or last.is_final_response():
+                return
+    finally:
+        _RUN_OUTPUT.reset(token)
 
 
 async def _run_step(agent: LlmAgent, ctx: InvocationContext) -> Event | None:
@@ -247,23 +252,37 @@ async def emit_agent_event(agent: LlmAgent, ctx: InvocationContext, event: Event
     await ctx.emit(event)
 
 
+# The non-thought text of the current agent run's events so far (one list per run of
+# run_llm_flow, in its task's context): output_key holds all of it, so text the model
+# wrote next to a function call is not lost (as ADK 2.x).
+_RUN_OUTPUT: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "trio_adk_run_output", default=None)
+
+
 def _save_output(agent: LlmAgent, event: Event) -> None:
+    """Save the agent's text under ``output_key`` in ``event``'s state delta.
+
+    A final event with text saves that text (parsed as JSON with ``output_schema``); a
+    final event without text (a function response ending the agent, e.g. ``exit_loop``'s
+    escalation) keeps the value saved before.  Without ``output_schema``, every text of
+    the agent's run counts: an event with text saves all the run's text so far.
+    """
     content = event.content
-    if content is None or not content.parts or not event.is_final_response():
+    if content is None or not content.parts:
         return
-    if not any(p.text is not None and not p.thought for p in content.parts):
-        # A final event without text (a function response ending the agent, e.g. an
-        # ``exit_loop`` escalation or a skipped summarization) keeps the value saved
-        # before: it must not overwrite it with "".
-        return
+    key = agent.output_key
+    assert key is not None
     text = "".join(p.text for p in content.parts if p.text and not p.thought)
-    value: Any = text
-    if agent.output_schema is not None:
-        if not text.strip():
-            return
-        value = json.loads(text)
-    assert agent.output_key is not None
-    event.actions.state_delta[agent.output_key] = value
+    if event.is_final_response() and any(
+            p.text is not None and not p.thought for p in content.parts):
+        if agent.output_schema is None:
+            event.actions.state_delta[key] = text
+        elif text.strip():  # an empty last chunk of a stream is not the answer
+            event.actions.state_delta[key] = json.loads(text)
+    run_text = _RUN_OUTPUT.get()
+    if text and run_text is not None and agent.output_schema is None:
+        run_text.append(text)
+        event.actions.state_delta[key] = "".join(run_text)
 
 
 # ---- request building ------------------------------------------------------------------
