@@ -266,3 +266,11 @@ async def test_sync_twins_refuse_to_block_a_trio_task() -> None:
         service.get_session_sync(app_name="app", user_id="u", session_id="s")
     with pytest.raises(RuntimeError, match="create_session_sync"):
         service.create_session_sync(app_name="app", user_id="u")
+
+
+def test_aclosing_at_adks_path() -> None:
+    import contextlib
+
+    from trio_adk.utils.context_utils import Aclosing
+
+    assert Aclosing is contextlib.aclosing

@@ -149,7 +149,6 @@ ADK_MODULES_NOT_PROVIDED = frozenset({
     "utils.agent_info",
     "utils.cache_performance_analyzer",
     "utils.content_utils",
-    "utils.context_utils",
     "utils.env_utils",
     "utils.feature_decorator",
     "utils.model_name_utils",
