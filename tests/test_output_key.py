@@ -122,3 +122,26 @@ async def test_with_output_schema_only_the_final_json_counts() -> None:
                                      output_key="out"))
     await run_text(runner, "hi")
     assert {"out": {"value": 3}} == await session_state(runner)
+
+
+async def test_the_adk_docs_refinement_loop_keeps_the_refined_document() -> None:
+    """The adk-docs loop sample's shape: a writer, then a loop of critic and refiner that
+    share ``current_document``; the refiner ends the loop with the real ``exit_loop``."""
+    from trio_adk.agents import SequentialAgent
+    from trio_adk.tools.exit_loop_tool import exit_loop
+
+    writer = Agent(name="writer", model=ScriptedModel(replies=["first draft"]),
+                   output_key="current_document")
+    critic = Agent(name="critic", model=ScriptedModel(replies=["add detail",
+                                                               "No major issues found."]),
+                   instruction="Review {current_document}.", output_key="criticism")
+    refiner = Agent(name="refiner",
+                    model=ScriptedModel(replies=["second draft, detailed",
+                                                 function_call("exit_loop", {})]),
+                    tools=[exit_loop], output_key="current_document")
+    loop = LoopAgent(name="refine", sub_agents=[critic, refiner], max_iterations=5)
+    runner = await make_runner(SequentialAgent(name="pipeline", sub_agents=[writer, loop]))
+    await run_text(runner, "write about trio")
+    state = await session_state(runner)
+    assert "second draft, detailed" == state["current_document"]
+    assert "No major issues found." == state["criticism"]
