@@ -75,3 +75,25 @@ async def test_positional_create_session_error_names_the_public_method() -> None
         await service.create_session("app", "u")  # type: ignore[misc]
     assert "create_session()" in str(caught.value)
     assert "_check" not in str(caught.value)
+
+
+def look_up(city: str) -> str:
+    """Look a city up."""
+    return city
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "ADK declares transfer_to_agent (agent-transfer request step) before the agent's own "
+    "tools (their process_llm_request runs after every request step); trio-adk appends "
+    "it after them, so the wire request's functionDeclarations order differs"))
+async def test_transfer_to_agent_is_declared_before_the_agents_own_tools() -> None:
+    """An agent with a sub-agent and a tool: the model sees transfer_to_agent first."""
+    model = ScriptedModel(replies=["hi"])
+    helper = Agent(name="helper", model=ScriptedModel(replies=[]), description="Helps.")
+    runner = await make_runner(Agent(name="boss", model=model, tools=[look_up],
+                                     sub_agents=[helper]))
+    await run_text(runner, "hello")
+    config = model.requests[0].config
+    assert config is not None and config.tools
+    declared = [d.name for tool in config.tools for d in tool.function_declarations or []]
+    assert ["transfer_to_agent", "look_up"] == declared
