@@ -64,9 +64,6 @@ async def test_resumed_long_running_call_drops_the_interim_turn_from_the_history
     ] == [shape(c) for c in resumed]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "positional arguments to a session service method fail inside the private argument "
-    "check, so the TypeError names '_check_create()' instead of 'create_session()'"))
 async def test_positional_create_session_error_names_the_public_method() -> None:
     """Old ADK samples call create_session(app_name, user_id) positionally; the
     keyword-only TypeError should name the method the caller called."""

@@ -93,9 +93,11 @@ def _check_scope(app_name: Any, user_id: Any, session_id: Any) -> None:
     check_id(session_id, "session_id")
 
 
-def _check_save(self: object, *, app_name: Any = None, user_id: Any = None,
+def _check_save(self: object, *positional: Any, app_name: Any = None, user_id: Any = None,
                 session_id: Any = None, filename: Any = None, artifact: Any = None,
                 **_: Any) -> None:
+    if positional:
+        return  # keyword-only: the method raises its own TypeError
     _check_scope(app_name, user_id, session_id)
     check_filename(filename)
     check_instance(artifact, types.Part, "artifact",
@@ -103,22 +105,28 @@ def _check_save(self: object, *, app_name: Any = None, user_id: Any = None,
                    " or text as types.Part(text=...)")
 
 
-def _check_load(self: object, *, app_name: Any = None, user_id: Any = None,
+def _check_load(self: object, *positional: Any, app_name: Any = None, user_id: Any = None,
                 session_id: Any = None, filename: Any = None, version: Any = None,
                 **_: Any) -> None:
+    if positional:
+        return  # keyword-only: the method raises its own TypeError
     _check_scope(app_name, user_id, session_id)
     check_filename(filename)
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         raise TypeError(f"version must be an int or None (the latest), got {version!r}.")
 
 
-def _check_keys(self: object, *, app_name: Any = None, user_id: Any = None,
+def _check_keys(self: object, *positional: Any, app_name: Any = None, user_id: Any = None,
                 session_id: Any = None, **_: Any) -> None:
+    if positional:
+        return  # keyword-only: the method raises its own TypeError
     _check_scope(app_name, user_id, session_id)
 
 
-def _check_file(self: object, *, app_name: Any = None, user_id: Any = None,
+def _check_file(self: object, *positional: Any, app_name: Any = None, user_id: Any = None,
                 session_id: Any = None, filename: Any = None, **_: Any) -> None:
+    if positional:
+        return  # keyword-only: the method raises its own TypeError
     _check_scope(app_name, user_id, session_id)
     check_filename(filename)
 

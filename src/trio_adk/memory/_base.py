@@ -67,8 +67,10 @@ def _check_add(self: object, session: Any = None, *_: Any, **__: Any) -> None:
     check_instance(session, Session, "session")
 
 
-def _check_search(self: object, *, app_name: Any = None, user_id: Any = None,
+def _check_search(self: object, *positional: Any, app_name: Any = None, user_id: Any = None,
                   query: Any = None, **_: Any) -> None:
+    if positional:
+        return  # keyword-only: the method raises its own TypeError
     check_id(app_name, "app_name")
     check_id(user_id, "user_id")
     if not isinstance(query, str):

@@ -185,16 +185,20 @@ def _blocking(method: Callable[..., Awaitable[T]], what: str, **kwargs: Any) -> 
     return call_sync(method, what=f"{what} (a blocking twin of the async method)", **kwargs)
 
 
-def _check_create(self: object, *, app_name: Any = None, user_id: Any = None,
+def _check_create(self: object, *positional: Any, app_name: Any = None, user_id: Any = None,
                   state: Any = None, session_id: Any = None, **_: Any) -> None:
+    if positional:
+        return  # keyword-only: the method raises its own TypeError
     check_id(app_name, "app_name")
     check_id(user_id, "user_id")
     check_state(state, "state")
     check_optional_id(session_id, "session_id", none_means="a generated id")
 
 
-def _check_get(self: object, *, app_name: Any = None, user_id: Any = None,
+def _check_get(self: object, *positional: Any, app_name: Any = None, user_id: Any = None,
                session_id: Any = None, config: Any = None, **_: Any) -> None:
+    if positional:
+        return  # keyword-only: the method raises its own TypeError
     check_id(app_name, "app_name")
     check_id(user_id, "user_id")
     check_id(session_id, "session_id")
@@ -202,14 +206,18 @@ def _check_get(self: object, *, app_name: Any = None, user_id: Any = None,
         check_instance(config, GetSessionConfig, "config")
 
 
-def _check_list(self: object, *, app_name: Any = None, user_id: Any = None,
+def _check_list(self: object, *positional: Any, app_name: Any = None, user_id: Any = None,
                 **_: Any) -> None:
+    if positional:
+        return  # keyword-only: the method raises its own TypeError
     check_id(app_name, "app_name")
     check_optional_id(user_id, "user_id", none_means="every user")
 
 
-def _check_delete(self: object, *, app_name: Any = None, user_id: Any = None,
+def _check_delete(self: object, *positional: Any, app_name: Any = None, user_id: Any = None,
                   session_id: Any = None, **_: Any) -> None:
+    if positional:
+        return  # keyword-only: the method raises its own TypeError
     check_id(app_name, "app_name")
     check_id(user_id, "user_id")
     check_id(session_id, "session_id")
