@@ -409,7 +409,7 @@ def test_deadline_firing_in_the_loop_body_under_aclosing_waits_for_cleanup() -> 
         got: list[Event] = []
         raised: type[BaseException] | None = None
         try:
-            async with asyncio.timeout(0.05), aclosing(start(runner)) as events:
+            async with asyncio.timeout(0.5), aclosing(start(runner)) as events:
                 async for event in events:
                     got.append(event)
                     await asyncio.sleep(10)

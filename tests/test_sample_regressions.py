@@ -79,10 +79,6 @@ def look_up(city: str) -> str:
     return city
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ADK declares transfer_to_agent (agent-transfer request step) before the agent's own "
-    "tools (their process_llm_request runs after every request step); trio-adk appends "
-    "it after them, so the wire request's functionDeclarations order differs"))
 async def test_transfer_to_agent_is_declared_before_the_agents_own_tools() -> None:
     """An agent with a sub-agent and a tool: the model sees transfer_to_agent first."""
     model = ScriptedModel(replies=["hi"])

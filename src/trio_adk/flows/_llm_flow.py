@@ -332,8 +332,8 @@ async def preprocess(agent: LlmAgent, ctx: InvocationContext, request: LlmReques
     tools = await agent.canonical_tools(ReadonlyContext(ctx) if agent._toolsets else None)
     if targets and not any(t.name == transfer_to_agent.__name__ for t in tools):
         # An agent that lists transfer_to_agent itself keeps its own (declaring the name
-        # twice is an error at the model).
-        tools = [*tools, TransferToAgentTool([t.name for t in targets])]
+        # twice is an error at the model).  Declared first, as ADK's request steps do.
+        tools = [TransferToAgentTool([t.name for t in targets]), *tools]
     if tools:
         tool_context = ToolContext(ctx)
         for tool in tools:
