@@ -23,10 +23,6 @@ def request_approval(amount: float) -> dict[str, Any]:
     return {"status": "pending", "amount": amount}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ADK drops the events between a long-running call and the user's later function "
-    "response (rearrange for the latest function response); trio-adk keeps the model's "
-    "interim text after the response, so the request ends with a model turn"))
 async def test_resumed_long_running_call_drops_the_interim_turn_from_the_history() -> None:
     """Human in the loop: the model calls a long-running tool (pending), says it waits,
     and the user later sends the tool's final response.  The next request's history is
@@ -90,3 +86,28 @@ async def test_transfer_to_agent_is_declared_before_the_agents_own_tools() -> No
     assert config is not None and config.tools
     declared = [d.name for tool in config.tools for d in tool.function_declarations or []]
     assert ["transfer_to_agent", "look_up"] == declared
+
+
+async def test_a_later_final_response_replaces_the_pending_one_in_the_resumed_history() -> None:
+    """The long-running tool answered 'pending' at once; the user's later final response
+    for the same call replaces it, and the model's interim turn is dropped."""
+
+    def start_transfer(amount: float) -> dict[str, Any]:
+        """Start a transfer that a human must approve."""
+        return {"status": "pending"}
+
+    model = ScriptedModel(replies=[function_call("start_transfer", {"amount": 5.0}),
+                                   "Waiting.", "Done."])
+    runner = await make_runner(Agent(name="payer", model=model,
+                                     tools=[LongRunningFunctionTool(start_transfer)]))
+    first = await run_text(runner, "Send 5")
+    call_id = first[0].get_function_calls()[0].id
+    answer = types.Content(role="user", parts=[types.Part(
+        function_response=types.FunctionResponse(id=call_id, name="start_transfer",
+                                                 response={"status": "approved"}))])
+    await collect(runner.run_async(user_id=USER, session_id="s1", new_message=answer))
+    resumed = model.requests[2].contents
+    assert ["user", "model", "user"] == [c.role for c in resumed]
+    last = resumed[-1].parts or []
+    assert [{"status": "approved"}] == [p.function_response.response for p in last
+                                        if p.function_response is not None]

@@ -42,7 +42,7 @@ def build_contents(ctx: InvocationContext, agent_name: str, *, include: str) -> 
         kept.append(event)
     if include == "none":
         kept = _current_turn(kept, agent_name)
-    kept = _pair_function_responses(kept)
+    kept = _pair_function_responses(_resume_at_latest_response(kept))
     result: list[types.Content] = []
     for event in kept:
         if event.author not in (agent_name, "user"):
@@ -79,6 +79,36 @@ def _current_turn(events: list[Event], agent_name: str) -> list[Event]:
 
 def _response_ids(event: Event) -> set[str]:
     return {r.id for r in event.get_function_responses() if r.id}
+
+
+def _resume_at_latest_response(events: list[Event]) -> list[Event]:
+    """When the newest event answers calls made earlier (a long-running tool's final
+    result sent later), the history resumes right after those calls: the events in
+    between (the model's interim "waiting" turn) are dropped, except responses to the
+    same calls, which are merged with the newest (the newest wins), as ADK does.
+    """
+    if len(events) < 2:
+        return events
+    latest = events[-1]
+    ids = _response_ids(latest)
+    if not ids or ids & {c.id for c in events[-2].get_function_calls()}:
+        return events
+    for index in range(len(events) - 2, -1, -1):
+        call_ids = {c.id for c in events[index].get_function_calls() if c.id}
+        if not ids & call_ids:
+            continue
+        merged: dict[str, types.Part] = {}
+        for event in [*events[index + 1:-1], latest]:
+            for part in (event.content.parts if event.content else None) or ():
+                response = part.function_response
+                if response is not None and response.id in call_ids:
+                    merged.pop(response.id or "", None)
+                    merged[response.id or ""] = part
+        resumed = Event(invocation_id=latest.invocation_id, author=latest.author,
+                        branch=latest.branch, timestamp=latest.timestamp,
+                        content=types.Content(role="user", parts=list(merged.values())))
+        return [*events[:index + 1], resumed]
+    return events
 
 
 def _pair_function_responses(events: list[Event]) -> list[Event]:
