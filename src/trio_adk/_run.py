@@ -15,8 +15,7 @@ from google.genai import types
 
 from trio_adk._usercode._host import AsyncioHost, host_context
 from trio_adk._utils._cancel import CLEANUP_GRACE, cancelled_from_outside, leaked_cancel
-from trio_adk._utils._checks import check_user_message
-from trio_adk._utils._copy import copy_content, copy_state
+from trio_adk._utils._copy import copy_state
 from trio_adk._utils._rendezvous import ConsumerGone, Rendezvous
 from trio_adk.agents._base_agent import BaseAgent, reap_children
 from trio_adk.agents._invocation_context import InvocationContext, new_invocation_context_id
@@ -24,6 +23,7 @@ from trio_adk.agents._live_request_queue import LiveRequestQueue
 from trio_adk.agents._llm_agent import LlmAgent
 from trio_adk.agents._run_config import RunConfig
 from trio_adk.agents._tree import validate_tree
+from trio_adk.agents._user_message import accept_user_message
 from trio_adk.errors import SessionNotFoundError
 from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
@@ -243,16 +243,9 @@ class Run:
         message = request.new_message  # checked by the runner when the run was asked for
         assert message is not None
         ctx = await self._open_invocation(user_content=message)
-        plugins = ctx.plugin_manager
         run_config = ctx.run_config
 
-        replaced = await plugins.run_on_user_message_callback(
-            invocation_context=ctx, user_message=message)
-        if replaced is not None:
-            message = check_user_message(
-                replaced, "the message returned by on_user_message_callback")
-        # The message passes from the caller to storage: keep our own copy (role 'user').
-        message = copy_content(message, role="user")
+        message = await accept_user_message(ctx, message)
         if run_config.save_input_blobs_as_artifacts:
             message = await _save_input_blobs(ctx, message)
         ctx.user_content = message

@@ -11,9 +11,10 @@ from pydantic import BaseModel
 
 from trio_adk._bridges._anywhere import awaitable_anywhere
 from trio_adk._usercode._host import native
-from trio_adk._utils._checks import check_instance, check_user_message
-from trio_adk._utils._copy import copy_content, copy_state
+from trio_adk._utils._checks import check_instance
+from trio_adk._utils._copy import copy_state
 from trio_adk.agents._run_config import StreamingMode
+from trio_adk.agents._user_message import accept_user_message
 from trio_adk.artifacts._base import BaseArtifactService
 from trio_adk.events._event import Event
 from trio_adk.tools._base_tool import BaseTool
@@ -264,12 +265,7 @@ class _ChildRun:
 
     async def _invoke(self, ctx: InvocationContext, message: types.Content) -> None:
         plugins = ctx.plugin_manager
-        replaced = await plugins.run_on_user_message_callback(
-            invocation_context=ctx, user_message=message)
-        if replaced is not None:
-            message = check_user_message(
-                replaced, "the message returned by on_user_message_callback")
-        message = copy_content(message, role="user")
+        message = await accept_user_message(ctx, message)
         ctx.user_content = message
         await ctx.session_service.append_event(
             ctx.session, Event(invocation_id=ctx.invocation_id, author="user",
