@@ -40,8 +40,8 @@ WEATHER = Example(
 GREETING = Example(input=_user("hi"), output=[_model(types.Part(text="hello"))])
 
 GREETING_BLOCK = (
-    "<EXAMPLES>\nBegin few-shot\nThe following are examples of user queries and model "
-    "responses using the available tools.\n\n"
+    "<EXAMPLES>\nBegin few-shot\nBelow are sample user requests and how the model "
+    "answered them, using the available tools.\n\n"
     "EXAMPLE 1:\nBegin example\n[user]\nhi\n[model]\nhello\nEnd example\n\n"
     "End few-shot\n<EXAMPLES>"
 )
@@ -58,8 +58,8 @@ def test_convert_examples_to_text_for_other_models() -> None:
     announced once per run of contents; string arguments are quoted."""
     response = WEATHER.output[1].parts[0].function_response  # type: ignore[index]
     expected = (
-        "<EXAMPLES>\nBegin few-shot\nThe following are examples of user queries and model "
-        "responses using the available tools.\n\n"
+        "<EXAMPLES>\nBegin few-shot\nBelow are sample user requests and how the model "
+        "answered them, using the available tools.\n\n"
         "EXAMPLE 1:\nBegin example\n[user]\nWeather in Paris?\n"
         "[model]\nChecking.\n```tool_code\nget_weather(city='Paris', days=2)\n```\n"
         f"[user]\n```tool_outputs\n{vars(response)}\n```\n"

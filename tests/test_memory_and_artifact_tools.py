@@ -40,8 +40,8 @@ from trio_adk.tools import (
 from trio_adk.tools.load_artifacts_tool import LoadArtifactsTool, as_safe_part_for_llm
 
 MEMORY_INSTRUCTION = (
-    "\nYou have memory. You can use it to answer questions. If any questions need\n"
-    "you to look up the memory, you should call load_memory function with a query.\n"
+    "\nA memory of earlier conversations with this user is available. When answering needs\n"
+    "something from it, call the load_memory function with a query describing what to find.\n"
 )
 
 
@@ -225,8 +225,8 @@ async def test_load_memory_without_query_tells_the_model() -> None:
 # ---- preload_memory ----------------------------------------------------------------------
 
 PAST = (
-    "The following content is from your previous conversations with the user.\n"
-    "They may be useful for answering the user's current query.\n"
+    "Excerpts of earlier conversations with this user follow; use them if they help\n"
+    "with the current request.\n"
     "<PAST_CONVERSATIONS>\nTime: 2023-11-14T22:13:20+00:00\nuser: I like giraffes\n"
     "</PAST_CONVERSATIONS>\n"
 )
@@ -273,13 +273,11 @@ async def test_preload_memory_without_a_memory_service_logs_and_goes_on(
 # ---- load_artifacts ----------------------------------------------------------------------
 
 ARTIFACTS_INSTRUCTION = (
-    "You have a list of artifacts:\n"
+    "These artifacts are available:\n"
     '  ["notes.txt", "user:pic.png"]\n\n'
-    "  When the user asks questions about any of the artifacts, you should call the\n"
-    "  `load_artifacts` function to load the artifact. Always call load_artifacts\n"
-    "  before answering questions related to the artifacts, regardless of whether the\n"
-    "  artifacts have been loaded before. Do not depend on prior answers about the\n"
-    "  artifacts.\n  "
+    "  Before answering anything about one of them, call the `load_artifacts`\n"
+    "  function to load it, even if it was loaded earlier in the conversation; do\n"
+    "  not rely on earlier answers about an artifact's content.\n"
 )
 PNG = types.Part(inline_data=types.Blob(mime_type="image/png", data=b"\x89PNG"))
 
@@ -316,7 +314,7 @@ async def test_load_artifacts_lists_and_loads_requested_artifacts() -> None:
     response = events[1].get_function_responses()[0].response
     assert response is not None
     assert ["notes.txt", "pic.png", "../other", "missing"] == response["artifact_names"]
-    assert "call load_artifacts tool again" in response["status"]
+    assert "call load_artifacts again" in response["status"]
 
 
 async def test_load_artifacts_without_artifacts_adds_nothing() -> None:

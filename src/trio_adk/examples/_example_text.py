@@ -1,8 +1,9 @@
 """The few-shot examples block that goes into the system instruction.
 
-The text is the one ADK builds, so a model prompted by either engine sees the same
-prompt.  Gemini models get function calls and responses in plain code fences; other
-models get ``tool_code`` / ``tool_outputs`` fences.
+The structure (the ``<EXAMPLES>`` tags, ``Begin/End few-shot``, numbered examples with
+``[user]``/``[model]`` turns) follows ADK's, so a model sees the same shape; the
+wording is ours.  Gemini models get function calls and responses in plain code fences;
+other models get ``tool_code`` / ``tool_outputs`` fences.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from google.genai import types
 from trio_adk.examples._example import Example
 
 _INTRO = (
-    "<EXAMPLES>\nBegin few-shot\nThe following are examples of user queries and model "
-    "responses using the available tools.\n\n"
+    "<EXAMPLES>\nBegin few-shot\nBelow are sample user requests and how the model "
+    "answered them, using the available tools.\n\n"
 )
 _OUTRO = "End few-shot\n<EXAMPLES>"
 _USER = "[user]\n"

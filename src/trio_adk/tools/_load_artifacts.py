@@ -21,12 +21,12 @@ _log = logging.getLogger("trio_adk")
 
 _USER_PREFIX = "user:"
 _DESCRIPTION = (
-    "Loads artifacts into the session for this request.\n\n"
-    "NOTE: Call when you need access to artifacts (for example, uploads saved by the\n"
-    "web UI)."
+    "Brings the named artifacts of this session into the current request.\n\n"
+    "NOTE: call it whenever you need an artifact's content (for example a file the\n"
+    "user uploaded)."
 )
-_STATUS = ("artifact contents temporarily inserted and removed. to access these "
-           "artifacts, call load_artifacts tool again.")
+_STATUS = ("The artifacts' contents were added to this request only; call "
+           "load_artifacts again to see them in a later request.")
 
 ProcessArtifactCallback: TypeAlias = Callable[
     [types.Part, str], "types.Part | Awaitable[types.Part | None] | None"
@@ -36,15 +36,13 @@ instead of the artifact, None to leave it out."""
 
 
 def _artifact_instruction(names: list[str]) -> str:
-    # The same text ADK's tool adds, so a model behaves the same on both.
+    # Our wording of the instruction ADK's tool adds: the names, and when to load.
     return (
-        "You have a list of artifacts:\n"
+        "These artifacts are available:\n"
         f"  {json.dumps(names)}\n\n"
-        "  When the user asks questions about any of the artifacts, you should call the\n"
-        "  `load_artifacts` function to load the artifact. Always call load_artifacts\n"
-        "  before answering questions related to the artifacts, regardless of whether the\n"
-        "  artifacts have been loaded before. Do not depend on prior answers about the\n"
-        "  artifacts.\n  "
+        "  Before answering anything about one of them, call the `load_artifacts`\n"
+        "  function to load it, even if it was loaded earlier in the conversation; do\n"
+        "  not rely on earlier answers about an artifact's content.\n"
     )
 
 

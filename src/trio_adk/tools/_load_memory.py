@@ -16,10 +16,10 @@ from trio_adk.tools._tool_context import ToolContext
 if TYPE_CHECKING:
     from trio_adk.models._llm_request import LlmRequest
 
-# The instruction ADK adds to every request of an agent that has this tool (same text).
+# Added to every request of an agent that has this tool (our wording; ADK adds one too).
 _MEMORY_INSTRUCTION = """
-You have memory. You can use it to answer questions. If any questions need
-you to look up the memory, you should call load_memory function with a query.
+A memory of earlier conversations with this user is available. When answering needs
+something from it, call the load_memory function with a query describing what to find.
 """
 
 

@@ -33,8 +33,8 @@ def _memory_lines(memories: list[MemoryEntry]) -> list[str]:
 def _past_conversations(lines: list[str]) -> str:
     body = "\n".join(lines)
     return (
-        "The following content is from your previous conversations with the user.\n"
-        "They may be useful for answering the user's current query.\n"
+        "Excerpts of earlier conversations with this user follow; use them if they help\n"
+        "with the current request.\n"
         f"<PAST_CONVERSATIONS>\n{body}\n</PAST_CONVERSATIONS>\n"
     )
 
