@@ -10,9 +10,10 @@ trio-adk lacks; any other missing name fails as usual.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.machinery import ModuleSpec
 from types import ModuleType
+from typing import Any
 
 _PREFIX = "trio_adk."
 
@@ -190,3 +191,24 @@ def install() -> None:
     """Put the finder last on ``sys.meta_path`` (once)."""
     if not any(isinstance(f, _NotProvidedFinder) for f in sys.meta_path):
         sys.meta_path.append(_NotProvidedFinder())
+
+
+def names_not_provided(package: str, names: frozenset[str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` for ``package``: the ADK names in ``names`` that trio-adk
+    lacks raise :class:`NotProvidedError` saying so (so ``from trio_adk.sessions import
+    DatabaseSessionService`` explains itself); any other unknown name is the usual
+    ``AttributeError``.
+
+    The error is an ``ImportError``, not an ``AttributeError``: that is what lets its
+    message through ``from ... import``; ``hasattr`` on one of these names raises it too.
+    """
+    adk_package = "google.adk" + package[len("trio_adk"):]
+
+    def __getattr__(name: str) -> Any:
+        if name in names:
+            raise NotProvidedError(
+                f"{package}.{name}: trio-adk does not provide {adk_package}.{name} yet "
+                "(see README: what ports).", name=f"{package}.{name}")
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__

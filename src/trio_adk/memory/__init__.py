@@ -1,5 +1,6 @@
 """Memory: long-term recall across sessions, and the services providing it."""
 
+from trio_adk._not_provided import names_not_provided
 from trio_adk.memory._base import BaseMemoryService as BaseMemoryService
 from trio_adk.memory._base import MemoryEntry as MemoryEntry
 from trio_adk.memory._base import SearchMemoryResponse as SearchMemoryResponse
@@ -11,3 +12,9 @@ __all__ = [
     "MemoryEntry",
     "SearchMemoryResponse",
 ]
+
+# ADK names trio-adk lacks: importing one says so.
+__getattr__ = names_not_provided("trio_adk.memory", frozenset({
+    'SqliteMemoryService', 'VertexAiMemoryBankService', 'VertexAiRagMemoryService',
+}))
+

@@ -1,5 +1,6 @@
 """Sessions: conversation history and scoped state, and the services that store them."""
 
+from trio_adk._not_provided import names_not_provided
 from trio_adk.sessions._base import BaseSessionService as BaseSessionService
 from trio_adk.sessions._in_memory import InMemorySessionService as InMemorySessionService
 from trio_adk.sessions._session import GetSessionConfig as GetSessionConfig
@@ -15,3 +16,9 @@ __all__ = [
     "Session",
     "State",
 ]
+
+# ADK names trio-adk lacks: importing one says so.
+__getattr__ = names_not_provided("trio_adk.sessions", frozenset({
+    'DatabaseSessionService', 'VertexAiSessionService', 'StateSchemaError',
+}))
+
