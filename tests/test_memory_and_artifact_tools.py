@@ -204,8 +204,12 @@ async def test_load_memory_declares_instructs_and_returns_memories() -> None:
     assert str(first.config.system_instruction).endswith("\n\n" + MEMORY_INSTRUCTION)
     response = model.requests[1].contents[-1].parts[0].function_response  # type: ignore[index]
     assert response is not None
+    memories = response.response["result"]["memories"]  # type: ignore[index]
+    assert 1 == len(memories)
+    assert memories[0].pop("id")  # the remembered event's id, as ADK 2.13
     assert {"result": {"memories": [{
         "content": {"parts": [{"text": "I like giraffes"}], "role": "user"},
+        "custom_metadata": {},
         "author": "user",
         "timestamp": "2023-11-14T22:13:20+00:00",
     }]}} == response.response

@@ -20,11 +20,16 @@ class MemoryEntry(ModelMixin):
 
     Attributes:
         content: What was said.
+        custom_metadata: Whatever the memory service keeps with it (empty by default).
+        id: The id of the remembered event, when known.
         author: Who said it (``'user'`` or an agent name), when known.
-        timestamp: When it was said, as an ISO-8601 string, when known.
+        timestamp: When it was said, as an ISO-8601 string with its UTC offset (ADK's
+            in-memory service gives local time without one), when known.
     """
 
     content: types.Content
+    custom_metadata: dict[str, Any] = attrs.field(factory=dict)
+    id: str | None = None
     author: str | None = None
     timestamp: str | None = None
 

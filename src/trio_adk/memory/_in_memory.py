@@ -82,6 +82,7 @@ class InMemoryMemoryService(BaseMemoryService):
                 memories.append(
                     MemoryEntry(
                         content=event.content.model_copy(deep=True),
+                        id=event.id,
                         author=event.author,
                         timestamp=_iso(event.timestamp),
                     )
