@@ -165,3 +165,32 @@ async def test_a_lambda_tool_appended_later_fails_before_anything_is_stored() ->
                                        new_message=user_text("hi")))
     assert [] == await stored_events(runner)
     assert 0 == model.calls
+
+
+async def test_a_sync_tool_can_poll_is_aborted_to_stop_when_the_consumer_leaves() -> None:
+    """A thread cannot be cancelled; a sync tool that polls ``tool_context.is_aborted``
+    sees the run stop (here the consumer's deadline, real time: the tool runs in a real
+    thread) and returns early; the run's cleanup waited for it."""
+    import time
+
+    from trio_adk.tools import ToolContext
+
+    seen: list[bool] = []
+
+    def crunch(tool_context: ToolContext) -> str:
+        """Crunch numbers for a long time."""
+        seen.append(tool_context.is_aborted)
+        for _ in range(500):  # at most 5 s of real time if the flag never turned
+            if tool_context.is_aborted:
+                seen.append(True)
+                return "stopped"
+            time.sleep(0.01)
+        return "finished"
+
+    agent = Agent(name="bot", model=ScriptedModel(replies=[function_call("crunch"), "x"]),
+                  tools=[crunch])
+    runner = InMemoryRunner(agent, app_name=APP)
+    with trio.move_on_after(0.5):
+        await collect(runner.run_async(user_id=USER, session_id="s1", new_message="go"))
+    assert [False, True] == seen
+    await runner.close()

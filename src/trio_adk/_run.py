@@ -293,6 +293,8 @@ class Run:
             live_request_queue=live_request_queue,
         )
         ctx._emit = self._emit
+        ctx._shared.run_scope = self.cancel_scope
+        ctx._shared.run_token = self.token
         self.ctx = ctx
         return ctx
 

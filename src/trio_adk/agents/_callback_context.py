@@ -47,6 +47,12 @@ class ReadonlyContext:
         return self._invocation_context.invocation_id
 
     @property
+    def is_aborted(self) -> bool:
+        """True once the run was asked to stop (see ``InvocationContext.is_aborted``):
+        a sync tool may poll it to return early.  Any thread."""
+        return self._invocation_context.is_aborted
+
+    @property
     def agent_name(self) -> str:
         """The name of the agent being run."""
         return self._invocation_context.agent.name

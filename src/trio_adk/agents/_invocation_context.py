@@ -35,7 +35,8 @@ def new_invocation_context_id() -> str:
 class _Shared:
     """State shared by every copy of one invocation's context (per invocation)."""
 
-    __slots__ = ("children", "custom_metadata", "live_unsent", "llm_calls", "tool_limiter")
+    __slots__ = ("children", "custom_metadata", "live_unsent", "llm_calls", "run_scope",
+                 "run_token", "tool_limiter")
 
     def __init__(self) -> None:
         self.llm_calls = 0
@@ -50,6 +51,9 @@ class _Shared:
         # The invocation's ``custom_metadata`` scratch dict that contexts expose (seeded
         # from ``run_config.custom_metadata`` on first use).
         self.custom_metadata: dict[str, Any] | None = None
+        # The run's cancel scope and trio run: ``is_aborted`` reads the scope there.
+        self.run_scope: trio.CancelScope | None = None
+        self.run_token: trio.lowlevel.TrioToken | None = None
 
 
 async def _no_sink(event: Event) -> None:
@@ -98,6 +102,28 @@ class InvocationContext:
     def user_id(self) -> str:
         """The user id of the session."""
         return self.session.user_id
+
+    @property
+    def is_aborted(self) -> bool:
+        """True once the run was asked to stop: its consumer left, its timeout passed,
+        ``Runner.close()``, or an outer run (``AgentTool``) stopping.
+
+        A sync tool in a worker thread, which cancellation cannot interrupt, may poll
+        it to return early.  Any thread.
+        """
+        scope, token = self._shared.run_scope, self._shared.run_token
+        if scope is None or token is None:
+            return False
+        try:
+            here = trio.lowlevel.current_trio_token() is token
+        except RuntimeError:
+            here = False
+        if here:
+            return scope.cancel_called
+        try:  # a worker thread: ask the run's thread (a round trip of about 0.1 ms)
+            return trio.from_thread.run_sync(lambda: scope.cancel_called, trio_token=token)
+        except trio.RunFinishedError:
+            return True
 
     def increment_llm_call_count(self) -> None:
         """Count one model call; raise ``LlmCallsLimitExceededError`` past the limit."""

@@ -260,6 +260,9 @@ class _ChildRun:
             run_config=run_config,
         )
         ctx._emit = self._emit
+        # The caller's stop is the child's.
+        ctx._shared.run_scope = parent._shared.run_scope
+        ctx._shared.run_token = parent._shared.run_token
         self.ctx = ctx
         return ctx
 
