@@ -166,7 +166,8 @@ class LlmAgent(BaseAgent):
         listed: list[tuple[BaseTool, BaseToolset]] = []
         for toolset in built.toolsets:
             offered = await await_user(toolset.get_tools(ctx))  # user code
-            for tool in toolset._prefixed([t for t in offered if toolset._is_tool_selected(t)]):
+            selected = [t for t in offered if toolset._is_tool_selected(t, ctx)]
+            for tool in toolset._prefixed(selected):
                 tools.append(tool)
                 listed.append((tool, toolset))
         check_listed_tools(self.name, built, listed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from google.genai import types
 
@@ -49,18 +49,36 @@ class BaseTool(abc.ABC):
         return f"<{type(self).__name__} {self.name!r}>"
 
 
+@runtime_checkable
+class ToolPredicate(Protocol):
+    """Decides whether a toolset's tool is offered to the model for this request.
+
+    Called with the tool and the request's read-only context (``None`` outside a run);
+    plain code, called on the run's thread.
+    """
+
+    def __call__(self, tool: BaseTool, readonly_context: ReadonlyContext | None = None
+                 ) -> bool: ...
+
+
 class BaseToolset(abc.ABC):
     """A group of tools resolved per request (for example from an MCP server).
 
-    ``tool_filter`` keeps only the named tools.  ``tool_name_prefix`` offers each tool
+    ``tool_filter`` keeps only the named tools, or the tools a :class:`ToolPredicate`
+    accepts.  ``tool_name_prefix`` offers each tool
     to the model as ``<prefix>_<name>`` (a copy of the tool is renamed; the filter
     still uses the unprefixed names), so two toolsets with clashing names can serve
     one agent.  ``close`` is called by ``Runner.close()`` under a deadline; errors are
     logged.
     """
 
-    def __init__(self, *, tool_filter: list[str] | None = None,
+    def __init__(self, *, tool_filter: ToolPredicate | list[str] | None = None,
                  tool_name_prefix: str | None = None) -> None:
+        if tool_filter is not None and not (callable(tool_filter)
+                                            or isinstance(tool_filter, list)):
+            raise TypeError("tool_filter must be a list of tool names, a predicate "
+                            "(tool, readonly_context) -> bool, or None; got "
+                            f"{type(tool_filter).__name__}.")
         if tool_name_prefix is not None and not isinstance(tool_name_prefix, str):
             raise TypeError("tool_name_prefix must be a str or None, got "
                             f"{type(tool_name_prefix).__name__}.")
@@ -96,8 +114,14 @@ class BaseToolset(abc.ABC):
             return tools
         return [_renamed(tool, f"{prefix}_{tool.name}") for tool in tools]
 
-    def _is_tool_selected(self, tool: BaseTool) -> bool:
-        return self.tool_filter is None or tool.name in self.tool_filter
+    def _is_tool_selected(self, tool: BaseTool,
+                          readonly_context: ReadonlyContext | None = None) -> bool:
+        selector = self.tool_filter
+        if not selector:
+            return True
+        if callable(selector):
+            return bool(selector(tool, readonly_context))
+        return tool.name in selector
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
