@@ -145,3 +145,26 @@ async def test_the_adk_docs_refinement_loop_keeps_the_refined_document() -> None
     state = await session_state(runner)
     assert "second draft, detailed" == state["current_document"]
     assert "No major issues found." == state["criticism"]
+
+
+async def test_a_before_agent_callback_reply_is_saved_under_output_key() -> None:
+    """As in ADK, the content a before-agent callback answers with is the agent's
+    output: it is saved under ``output_key`` (the model is never called)."""
+    from trio_adk import Runner
+    from trio_adk.sessions import InMemorySessionService
+
+    def canned(callback_context: object) -> types.Content:
+        return types.Content(role="model", parts=[types.Part(text="from the cache")])
+
+    model = ScriptedModel(replies=[])
+    agent = Agent(name="cached", model=model, output_key="answer",
+                  before_agent_callback=canned)
+    service = InMemorySessionService()
+    await service.create_session(app_name="app", user_id="u", session_id="s")
+    runner = Runner(app_name="app", agent=agent, session_service=service)
+    async for _ in runner.run_async(user_id="u", session_id="s", new_message="hi"):
+        pass
+    session = await service.get_session(app_name="app", user_id="u", session_id="s")
+    assert session is not None
+    assert "from the cache" == session.state["answer"]
+    assert 0 == model.calls

@@ -214,15 +214,20 @@ class BaseAgent(BaseModel):
                 self.before_agent_callback, callback_context=callback_context
             )
         if content:
-            await ctx.emit(Event(invocation_id=ctx.invocation_id, author=self.name,
-                                 branch=ctx.branch, content=content,
-                                 actions=callback_context.actions))
+            event = Event(invocation_id=ctx.invocation_id, author=self.name,
+                          branch=ctx.branch, content=content, actions=callback_context.actions)
+            self._note_early_reply(event)
+            await ctx.emit(event)
             ctx.end_invocation = True
             return True
         if callback_context.state.has_delta():
             await ctx.emit(Event(invocation_id=ctx.invocation_id, author=self.name,
                                  branch=ctx.branch, actions=callback_context.actions))
         return False
+
+    def _note_early_reply(self, event: Event) -> None:
+        """Hook: a before-agent callback answered for this agent with ``event`` (not yet
+        emitted).  Default: nothing; ``LlmAgent`` saves it under ``output_key``."""
 
     async def _after_agent(self, ctx: InvocationContext) -> None:
         plugins = ctx.plugin_manager

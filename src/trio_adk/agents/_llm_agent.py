@@ -230,6 +230,14 @@ class LlmAgent(BaseAgent):
         """``on_tool_error_callback`` as a list (empty when unset)."""
         return _as_list(self.on_tool_error_callback)
 
+    def _note_early_reply(self, event: Event) -> None:
+        """A before-agent callback's reply counts as this agent's output (``output_key``),
+        as in ADK."""
+        if self.output_key:
+            from trio_adk.flows._llm_flow import save_output
+
+            save_output(self, event)
+
     async def _run_impl(self, ctx: InvocationContext) -> None:
         from trio_adk.flows._llm_flow import run_llm_flow
 

@@ -248,7 +248,7 @@ def _agent_names(root: BaseAgent) -> list[str]:
 async def emit_agent_event(agent: LlmAgent, ctx: InvocationContext, event: Event) -> None:
     """Emit ``event``, first saving the agent's final text under ``output_key``."""
     if agent.output_key and event.author == agent.name and not event.partial:
-        _save_output(agent, event)
+        save_output(agent, event)
     await ctx.emit(event)
 
 
@@ -259,7 +259,7 @@ _RUN_OUTPUT: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "trio_adk_run_output", default=None)
 
 
-def _save_output(agent: LlmAgent, event: Event) -> None:
+def save_output(agent: LlmAgent, event: Event) -> None:
     """Save the agent's text under ``output_key`` in ``event``'s state delta.
 
     A final event with text saves that text (parsed as JSON with ``output_schema``); a
