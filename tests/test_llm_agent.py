@@ -184,18 +184,24 @@ async def test_model_is_inherited_from_the_nearest_llm_ancestor() -> None:
     assert 1 == model.calls
 
 
-async def test_no_model_anywhere_is_a_value_error() -> None:
-    """Without a model on the agent or an LlmAgent ancestor: ValueError 'No model found for'."""
+async def test_no_model_anywhere_uses_the_default_model() -> None:
+    """Without a model on the agent or an LlmAgent ancestor, the default model is used,
+    as in ADK 2.13: ``DEFAULT_MODEL`` (a Gemini) unless ``set_default_model`` changed it."""
     leaf = Agent(name="leaf")
     SequentialAgent(name="seq", sub_agents=[leaf])
-    with pytest.raises(ValueError, match=r"No model found for leaf"):
-        leaf.canonical_model  # noqa: B018
-    runner = await make_runner(Agent(name="lonely"))
-    got, exc = await run_until_error(runner, "hi")
-    assert [] == got
-    assert ValueError is type(exc)
-    assert "No model found for lonely" in str(exc)
-    assert ["user"] == [e.author for e in await stored_events(runner)]
+    assert LlmAgent.DEFAULT_MODEL == leaf.canonical_model.model
+    scripted = ScriptedModel(replies=["from the default"])
+    LlmAgent.set_default_model(scripted)
+    try:
+        runner = await make_runner(Agent(name="lonely"))
+        got = await run_text(runner, "hi")
+    finally:
+        LlmAgent.set_default_model(LlmAgent.DEFAULT_MODEL)
+    assert ["from the default"] == texts(got)
+    with pytest.raises(TypeError, match="default model"):
+        LlmAgent.set_default_model(5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="default model"):
+        LlmAgent.set_default_model("")
 
 
 # ---- instructions ----------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from google.genai import types
 from pydantic import BaseModel, field_validator
@@ -31,8 +31,10 @@ class LlmAgent(BaseAgent):
     until the model gives a final answer.
 
     ``model`` is a ``BaseLlm`` or a name resolved through ``LLMRegistry`` (empty:
-    inherit from the nearest ``LlmAgent`` ancestor).  ``instruction`` may contain
-    ``{state_key}`` placeholders or be a callable taking a ``ReadonlyContext``.  ``tools``
+    inherit from the nearest ``LlmAgent`` ancestor, else the default model, as in ADK
+    2.13: ``DEFAULT_MODEL`` unless changed with :meth:`set_default_model`).
+    ``instruction`` may contain ``{state_key}`` placeholders or be a callable taking a
+    ``ReadonlyContext``.  ``tools``
     accepts plain sync or async functions, ``BaseTool`` and ``BaseToolset`` objects; sync
     functions run in worker threads.  Tools are checked when the agent is built (and
     again, before a run, after ``tools`` was changed): a function the model cannot call
@@ -47,6 +49,10 @@ class LlmAgent(BaseAgent):
     ``instruction`` goes into the contents instead.  Runs in the run's trio task;
     cancellation reaches the model call or the tools in flight.
     """
+
+    DEFAULT_MODEL: ClassVar[str] = "gemini-3.5-flash"
+    _default_model: ClassVar[str | BaseLlm] = DEFAULT_MODEL
+    _default_llms: ClassVar[dict[str, BaseLlm]] = {}  # default model names, resolved
 
     model: str | BaseLlm = ""
     instruction: str | InstructionProvider = ""
@@ -122,6 +128,17 @@ class LlmAgent(BaseAgent):
     def _toolsets(self) -> list[BaseToolset]:
         return self._agent_tools().toolsets
 
+    @classmethod
+    def set_default_model(cls, model: str | BaseLlm) -> None:
+        """Set the model of agents that have none, in their tree or themselves (a model
+        name or a ``BaseLlm``).  Process-wide; any thread."""
+        if not isinstance(model, str | BaseLlm):
+            raise TypeError("the default model must be a model name (str) or a BaseLlm, "
+                            f"got {type(model).__name__}.")
+        if isinstance(model, str) and not model:
+            raise ValueError("the default model must be a non-empty model name.")
+        LlmAgent._default_model = model
+
     @property
     def canonical_model(self) -> BaseLlm:
         """The model this agent calls (resolved once and cached)."""
@@ -138,10 +155,14 @@ class LlmAgent(BaseAgent):
                 if isinstance(ancestor, LlmAgent):
                     return ancestor.canonical_model
                 ancestor = ancestor.parent_agent
-            raise ValueError(
-                f"No model found for {self.name}. Set `model=` on this agent or on an "
-                "LlmAgent ancestor."
-            )
+            # Not cached on the agent: set_default_model() applies to agents built before.
+            default = LlmAgent._default_model
+            if isinstance(default, BaseLlm):
+                return default
+            resolved = LlmAgent._default_llms.get(default)
+            if resolved is None:
+                resolved = LlmAgent._default_llms[default] = LLMRegistry.new_llm(default)
+            return resolved
         # Kept in the instance dict, not a pydantic private attribute: this is read
         # on every model step and private-attribute access is slow.
         self.__dict__["_resolved_llm"] = llm
