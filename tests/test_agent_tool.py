@@ -15,7 +15,7 @@ import trio.testing
 from google.genai import types
 from pydantic import BaseModel
 
-from helpers import APP, USER, make_runner, run_text, stored_events, user_text
+from helpers import APP, USER, collect, make_runner, run_text, stored_events, user_text
 from trio_adk import Agent, InMemoryRunner
 from trio_adk.agents import BaseAgent, InvocationContext, SequentialAgent
 from trio_adk.artifacts import InMemoryArtifactService
@@ -37,6 +37,17 @@ def tool_result(model: ScriptedModel, call: int = 1) -> Any:
     response = contents[-1].parts[0].function_response  # type: ignore[index]
     assert response is not None
     return response.response
+
+
+def run_under_asyncio(parent: Agent) -> None:
+    """One turn of ``parent`` under ``asyncio.run``, its events drained."""
+
+    async def main() -> None:
+        async with InMemoryRunner(agent=parent, app_name=APP) as runner:
+            await collect(runner.run_async(user_id=USER, session_id="s1",
+                                           new_message=user_text("go")))
+
+    asyncio.run(main())
 
 
 def parent_of(child: Any, *replies: Any, **kwargs: Any) -> tuple[Agent, ScriptedModel]:
@@ -375,16 +386,7 @@ def test_agent_tool_works_for_an_asyncio_caller() -> None:
         replies=[function_call("where", {}), "ok"]), tools=[where])
     parent, model = parent_of(child, function_call("helper", {"request": "x"}), "done")
 
-    async def main() -> None:
-        runner = InMemoryRunner(agent=parent, app_name=APP)
-        runner.auto_create_session = True
-        async with aclosing(runner.run_async(user_id=USER, session_id="s1",
-                                             new_message=user_text("go"))) as events:
-            async for _ in events:
-                pass
-        await runner.close()
-
-    asyncio.run(main())
+    run_under_asyncio(parent)
     assert ["asyncio"] == libraries
     assert {"result": "ok"} == tool_result(model)
 
@@ -509,16 +511,7 @@ def test_a_subclass_awaits_the_base_run_async_from_asyncio() -> None:
     model = ScriptedModel(replies=[function_call("helper", {"request": "x"}), "done"])
     parent = Agent(name="parent", model=model, tools=[Shouting(child)])
 
-    async def main() -> None:
-        runner = InMemoryRunner(agent=parent, app_name=APP)
-        runner.auto_create_session = True
-        async with aclosing(runner.run_async(user_id=USER, session_id="s1",
-                                             new_message=user_text("go"))) as events:
-            async for _ in events:
-                pass
-        await runner.close()
-
-    asyncio.run(main())
+    run_under_asyncio(parent)
     assert ["asyncio"] == libraries
     assert {"result": "QUIET"} == tool_result(model)
 
