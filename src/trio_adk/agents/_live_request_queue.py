@@ -216,7 +216,9 @@ class LiveRequestQueue:
         token = self._accept(request)
         if token is None:
             return
-        if block and self._foreign_token_now(token):
+        # Blocking waits for the put, which from_thread cannot do on the run's own thread
+        # (there the token only defers a close behind requests in transit).
+        if block and self._thread_id != threading.get_ident():
             try:
                 trio.from_thread.run_sync(self._put, request, trio_token=token)
             except trio.RunFinishedError:
@@ -226,10 +228,6 @@ class LiveRequestQueue:
             token.run_sync_soon(self._put, request)
         except trio.RunFinishedError:
             self._put_here(request, token)
-
-    def _foreign_token_now(self, token: trio.lowlevel.TrioToken) -> bool:
-        # from_thread.run_sync cannot be called on the run's own thread.
-        return self._thread_id != threading.get_ident()
 
     def send(self, request: LiveRequest) -> None:
         """Queue ``request`` without blocking; ``LiveRequest(close=True)`` closes.
