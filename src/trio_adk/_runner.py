@@ -6,7 +6,7 @@ import enum
 import logging
 import threading
 import warnings
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Coroutine, Generator, Iterable
 from contextlib import aclosing
 from types import TracebackType
 from typing import Any, Final, Literal, overload
@@ -23,7 +23,7 @@ from trio_adk._bridges._trio import stream_trio
 from trio_adk._run import Run, RunRequest, enclosing_runs
 from trio_adk._run_result import RunResult, TextStream
 from trio_adk._session_gate import SessionGates
-from trio_adk._usercode._host import await_user, is_native
+from trio_adk._usercode._host import await_method
 from trio_adk._utils._cancel import CLEANUP_GRACE
 from trio_adk._utils._checks import (
     check_id,
@@ -742,7 +742,7 @@ class Runner:
         for toolset in _toolsets(self._trees()):
             with trio.move_on_after(_TOOLSET_CLOSE_TIMEOUT) as scope:
                 try:
-                    await _call_on_host(toolset.close)
+                    await await_method(toolset.close)
                 except Exception:
                     _log.exception("Error closing toolset %r.", toolset)
             if scope.cancelled_caught:
@@ -754,7 +754,7 @@ class Runner:
             if isinstance(agent, LlmAgent) and agent._llm is not None:
                 with trio.move_on_after(_TOOLSET_CLOSE_TIMEOUT):
                     try:
-                        await _call_on_host(agent._llm.aclose)
+                        await await_method(agent._llm.aclose)
                     except Exception:
                         _log.exception("Error closing model %r.", agent._llm.model)
 
@@ -889,14 +889,6 @@ class _Done(Coroutine[Any, Any, None]):
 
     def close(self) -> None:
         pass
-
-
-async def _call_on_host(method: Callable[[], Awaitable[None]]) -> None:
-    """Await a close method: ours on trio, a user's on the closer's library."""
-    if is_native(method):
-        await method()
-    else:
-        await await_user(method())
 
 
 def _walk(roots: Iterable[BaseAgent]) -> list[BaseAgent]:

@@ -180,6 +180,15 @@ async def call_user(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any
     return result
 
 
+async def await_method(method: Callable[..., Awaitable[T]], /, *args: Any,
+                       **kwargs: Any) -> T:
+    """Call and await a coroutine method that may be engine code or user code: one marked
+    :func:`native` runs right here on trio, an override a user wrote on the run's host."""
+    if is_native(method):
+        return await method(*args, **kwargs)
+    return await await_user(method(*args, **kwargs))
+
+
 def iterate_user(agen: AsyncGenerator[T, None]) -> AsyncGenerator[T, None]:
     """A user async generator, each step on the run's host (``agen`` itself on trio)."""
     host = _HOST.get()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from google.genai import types
 
-from trio_adk._usercode._host import await_user, is_native
+from trio_adk._usercode._host import await_method
 from trio_adk._utils._callbacks import call_chain
 from trio_adk._utils._copy import copy_value
 from trio_adk._utils._groups import run_all
@@ -135,11 +135,7 @@ async def run_call(
                                   tool_context=tool_context)
     if result is None:
         try:
-            if is_native(tool.run_async):
-                result = await tool.run_async(args=args, tool_context=tool_context)
-            else:  # a user's BaseTool: on the caller's library
-                result = await await_user(tool.run_async(args=args,
-                                                         tool_context=tool_context))
+            result = await await_method(tool.run_async, args=args, tool_context=tool_context)
         except Exception as exc:
             result = await _on_tool_error(agent, ctx, tool, args, tool_context, exc)
             if result is None:

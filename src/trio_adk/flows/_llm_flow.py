@@ -11,7 +11,7 @@ import attrs
 import trio
 from google.genai import types
 
-from trio_adk._usercode._host import await_user, is_native, iterate_user
+from trio_adk._usercode._host import await_method, is_native, iterate_user
 from trio_adk._utils._callbacks import call_chain
 from trio_adk.agents._callback_context import CallbackContext, ReadonlyContext
 from trio_adk.agents._llm_agent import LlmAgent
@@ -337,11 +337,8 @@ async def preprocess(agent: LlmAgent, ctx: InvocationContext, request: LlmReques
     if tools:
         tool_context = ToolContext(ctx)
         for tool in tools:
-            if is_native(tool.process_llm_request):
-                await tool.process_llm_request(tool_context=tool_context, llm_request=request)
-            else:  # a user's override: on the caller's library
-                await await_user(tool.process_llm_request(tool_context=tool_context,
-                                                          llm_request=request))
+            await await_method(tool.process_llm_request, tool_context=tool_context,
+                               llm_request=request)
 
 
 async def _filled(resolved: tuple[str, bool], ctx: InvocationContext) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from trio_adk._bridges._anywhere import awaitable_anywhere
-from trio_adk._usercode._host import await_user, is_native
+from trio_adk._usercode._host import await_method
 from trio_adk.plugins._base_plugin import BasePlugin
 
 if TYPE_CHECKING:
@@ -56,10 +56,7 @@ async def _run_chain(chain: list[_Link], callback: str, kwargs: dict[str, Any]) 
     """
     for plugin, method in chain:
         try:
-            if is_native(method):
-                result = await method(**kwargs)
-            else:
-                result = await await_user(method(**kwargs))
+            result = await await_method(method, **kwargs)
         except Exception as exc:
             raise RuntimeError(
                 f"Error in plugin '{plugin.name}' during '{callback}' callback: {exc}"
@@ -147,10 +144,7 @@ class PluginManager:
             for plugin in self.plugins:
                 try:
                     with trio.move_on_after(self.close_timeout) as scope:
-                        if is_native(plugin.close):
-                            await plugin.close()
-                        else:  # user code: on the closer's library
-                            await await_user(plugin.close())
+                        await await_method(plugin.close)  # a user's: on their library
                 except Exception as exc:
                     failures.append((plugin.name, exc))
                     continue
