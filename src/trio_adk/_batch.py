@@ -12,12 +12,11 @@ from google.genai import types
 
 from trio_adk._utils._checks import (
     check_id,
-    check_instance,
     check_seconds,
     check_state,
     check_user_message,
 )
-from trio_adk.agents._run_config import RunConfig
+from trio_adk.agents._run_config import RunConfig, check_run_config
 from trio_adk.errors import BatchCancelledError
 from trio_adk.events._event import Event
 
@@ -120,9 +119,7 @@ def prepare_batch(requests: Iterable[Any], *, max_concurrency: Any, fail_fast: A
         raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}.")
     if not isinstance(fail_fast, bool):
         raise TypeError(f"fail_fast must be True or False, got {fail_fast!r}.")
-    if run_config is not None:
-        hint = "build one with RunConfig(**your_dict)" if isinstance(run_config, dict) else ""
-        check_instance(run_config, RunConfig, "run_config", hint)
+    check_run_config(run_config)
     if isinstance(requests, str | bytes | dict) or not isinstance(requests, Iterable):
         raise TypeError("requests must be an iterable of batch requests (BatchRequest, "
                         f"tuples or dicts), got {type(requests).__name__}.")

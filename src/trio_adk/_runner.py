@@ -36,7 +36,7 @@ from trio_adk._utils._ids import new_uuid4
 from trio_adk.agents._base_agent import BaseAgent
 from trio_adk.agents._live_request_queue import LiveRequestQueue
 from trio_adk.agents._llm_agent import LlmAgent
-from trio_adk.agents._run_config import RunConfig, StreamingMode
+from trio_adk.agents._run_config import RunConfig, StreamingMode, check_run_config
 from trio_adk.agents._tree import validate_tree
 from trio_adk.artifacts._base import BaseArtifactService
 from trio_adk.artifacts._in_memory import InMemoryArtifactService
@@ -842,11 +842,7 @@ def _no_adk_message(method: str, new_message: Any) -> None:
 
 
 def _run_config(value: Any) -> RunConfig:
-    if value is None:
-        return RunConfig()
-    hint = "build one with RunConfig(**your_dict)" if isinstance(value, dict) else ""
-    check_instance(value, RunConfig, "run_config", hint)
-    return value  # type: ignore[no-any-return]
+    return check_run_config(value) or RunConfig()
 
 
 def _live_run_config(run_config: RunConfig, root: BaseAgent) -> RunConfig:

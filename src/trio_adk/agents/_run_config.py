@@ -186,3 +186,12 @@ class RunConfig(ModelMixin):
                 "not limited. Set a positive value to enforce a limit."
             )
         return value
+
+
+def check_run_config(value: Any, what: str = "run_config") -> RunConfig | None:
+    """A caller's ``run_config``: a :class:`RunConfig` or ``None``; anything else (a dict
+    included) is a ``TypeError`` naming ``what``.  Called before a run starts."""
+    if value is None or isinstance(value, RunConfig):
+        return value
+    hint = "; build one with RunConfig(**your_dict)" if isinstance(value, dict) else ""
+    raise TypeError(f"{what} must be a RunConfig, got {type(value).__name__}{hint}.")
