@@ -80,7 +80,6 @@ ADK_MODULES_NOT_PROVIDED = frozenset({
     "environment",
     "evaluation",
     "events.request_input",
-    "events.ui_widget",
     "examples.vertex_ai_example_store",
     "features",
     "flows.llm_flows",
@@ -191,6 +190,17 @@ def install() -> None:
     """Put the finder last on ``sys.meta_path`` (once)."""
     if not any(isinstance(f, _NotProvidedFinder) for f in sys.meta_path):
         sys.meta_path.append(_NotProvidedFinder())
+
+
+WORKFLOW_GRAPHS = "google.adk.workflow (ADK's Workflow graphs)"
+"""What :func:`member_not_provided` names for context members that need a Workflow graph."""
+
+
+def member_not_provided(owner: str, member: str, what: str) -> NotProvidedError:
+    """The error for ``owner.member``, an ADK member that needs ``what``, which
+    trio-adk does not provide yet (raised, say, by a context's ``run_node``)."""
+    return NotProvidedError(
+        f"{owner}.{member}: trio-adk does not provide {what} yet (see README: what ports).")
 
 
 def names_not_provided(package: str, names: frozenset[str]) -> Callable[[str], Any]:

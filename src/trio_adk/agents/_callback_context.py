@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from google.genai import types
 
+from trio_adk._not_provided import WORKFLOW_GRAPHS, NotProvidedError, member_not_provided
 from trio_adk.events._event_actions import EventActions
 from trio_adk.sessions._state import State
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from trio_adk.artifacts._base import BaseArtifactService
     from trio_adk.auth._types import AuthConfig, AuthCredential
     from trio_adk.events._event import Event
+    from trio_adk.events._ui_widget import UiWidget
     from trio_adk.memory._base import BaseMemoryService, MemoryEntry, SearchMemoryResponse
     from trio_adk.sessions._session import Session
 
@@ -82,6 +84,16 @@ class ReadonlyContext:
         """The session state, read-only."""
         return MappingProxyType(self._invocation_context.session.state)
 
+    def get_credential(self, key: str) -> AuthCredential | None:
+        """The credential resolved for ``key`` during this invocation, or None.
+
+        Reads ``InvocationContext.credential_by_key``, a per-invocation cache that is
+        never persisted.  ADK fills it when it resolves a toolset's auth config, which
+        trio-adk does not do yet, so it holds only what the app or a plugin put there.
+        Any thread (a dict lookup).
+        """
+        return self._invocation_context.credential_by_key.get(key)
+
 
 class CallbackContext(ReadonlyContext):
     """The context of agent and model callbacks: writable state, artifacts, credentials.
@@ -92,7 +104,7 @@ class CallbackContext(ReadonlyContext):
     are cancelled with the run (a cancelled save either stored the artifact or did not).
     """
 
-    __slots__ = ("_event_actions", "_function_call_id", "_state")
+    __slots__ = ("_event_actions", "_event_author", "_function_call_id", "_state")
 
     def __init__(
         self,
@@ -107,6 +119,7 @@ class CallbackContext(ReadonlyContext):
         self._state = State(
             value=invocation_context.session.state, delta=self._event_actions.state_delta
         )
+        self._event_author = ""
 
     @property
     def state(self) -> State:  # type: ignore[override]
@@ -168,6 +181,141 @@ class CallbackContext(ReadonlyContext):
     def branch(self) -> str | None:
         """The branch of the invocation (``parent.child`` names), if any."""
         return self._invocation_context.branch
+
+    @property
+    def event_author(self) -> str:
+        """The author to stamp on a workflow node's events instead of the node's name.
+
+        ADK's Workflow graphs set it so a workflow's events carry the workflow's name;
+        outside a workflow, which is everywhere in trio-adk, it is ``""`` and setting
+        it changes no event's author (as in ADK).
+        """
+        return self._event_author
+
+    @event_author.setter
+    def event_author(self, value: str) -> None:
+        self._event_author = value
+
+    # ---- UI widgets ----------------------------------------------------------------
+
+    def render_ui_widget(self, ui_widget: UiWidget) -> None:
+        """Ask the UI to render ``ui_widget`` with the event this context produces.
+
+        Appended to ``actions.render_ui_widgets`` (a tool's widgets come with its
+        function-response event; the widgets of calls that ran together are all kept).
+        Raises ``ValueError`` if a widget with the same ``id`` is already there.  Call it
+        while the tool or callback runs, from the thread it runs in.
+        """
+        widgets = self._event_actions.render_ui_widgets
+        if widgets is None:
+            widgets = self._event_actions.render_ui_widgets = []
+        if any(w.id == ui_widget.id for w in widgets):
+            raise ValueError(
+                f"A UI widget with id {ui_widget.id!r} is already in this event's actions; "
+                "give each widget of an event its own id."
+            )
+        widgets.append(ui_widget)
+
+    # ---- ADK Workflow-graph members ------------------------------------------------
+    # ADK's contexts also serve the nodes of its Workflow graphs, which trio-adk does not
+    # provide.  Members whose value outside a workflow is fixed in ADK give that value;
+    # those that only mean something inside one raise NotProvidedError.
+
+    def _no_workflow(self, member: str) -> NotProvidedError:
+        return member_not_provided(type(self).__name__, member, WORKFLOW_GRAPHS)
+
+    @property
+    def parent_ctx(self) -> None:
+        """The context of the enclosing workflow node: None outside a workflow."""
+        return None
+
+    @property
+    def node(self) -> None:
+        """The workflow node being run: None outside a workflow."""
+        return None
+
+    @property
+    def attempt_count(self) -> int:
+        """Which attempt of a workflow node this is (1-based): always 1 here."""
+        return 1
+
+    @property
+    def resume_inputs(self) -> dict[str, Any]:
+        """Inputs a resumed workflow node receives, by interrupt id: always empty here
+        (a new dict each time)."""
+        return {}
+
+    @property
+    def interrupt_ids(self) -> set[str]:
+        """Interrupts a workflow node raised so far: always empty here (a new set)."""
+        return set()
+
+    @property
+    def error(self) -> Exception | None:
+        """The exception a failed workflow node raised: None outside a workflow."""
+        return None
+
+    @property
+    def error_node_path(self) -> str:
+        """The path of a failed workflow node: ``""`` outside a workflow."""
+        return ""
+
+    @property
+    def isolation_scope(self) -> str | None:
+        """A workflow's internal scope tag: None outside a workflow."""
+        return None
+
+    @property
+    def output(self) -> Any:
+        """A workflow node's output: None outside a workflow.
+
+        Setting it raises ``NotProvidedError``: only a Workflow graph consumes it.
+        """
+        return None
+
+    @output.setter
+    def output(self, value: Any) -> None:
+        raise self._no_workflow("output")
+
+    @property
+    def route(self) -> Any:
+        """The route a workflow node takes: None outside a workflow.
+
+        Setting it raises ``NotProvidedError``: only a Workflow graph follows routes.
+        """
+        return None
+
+    @route.setter
+    def route(self, value: Any) -> None:
+        raise self._no_workflow("route")
+
+    @property
+    def node_path(self) -> str:
+        """Raises ``NotProvidedError``: the path of a workflow node.
+
+        ADK also gives agents outside a workflow a path, which its node runner derives
+        (``'agent@1'`` for a lone agent, ``''`` under a SequentialAgent); trio-adk has
+        no node runner to derive one from.
+        """
+        raise self._no_workflow("node_path")
+
+    @property
+    def run_id(self) -> str:
+        """Raises ``NotProvidedError``: which run of a workflow node this is (see
+        :attr:`node_path`)."""
+        raise self._no_workflow("run_id")
+
+    @property
+    def telemetry_context(self) -> Any:
+        """Raises ``NotProvidedError``: trio-adk does not provide ADK's OpenTelemetry
+        integration (``google.adk.telemetry``) yet."""
+        raise member_not_provided(type(self).__name__, "telemetry_context",
+                                  "google.adk.telemetry")
+
+    async def run_node(self, node: Any, node_input: Any = None, **options: Any) -> Any:
+        """Raises ``NotProvidedError``: ADK runs ``node`` as a child of the current
+        workflow node, and trio-adk has no Workflow graphs yet."""
+        raise self._no_workflow("run_node")
 
     # ---- artifacts -----------------------------------------------------------------
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from trio_adk.agents._live_request_queue import LiveRequest, LiveRequestQueue
     from trio_adk.artifacts._base import BaseArtifactService
     from trio_adk.auth._base import BaseCredentialService
+    from trio_adk.auth._types import AuthCredential
     from trio_adk.events._event import Event
     from trio_adk.memory._base import BaseMemoryService
     from trio_adk.plugins._plugin_manager import PluginManager
@@ -87,6 +88,9 @@ class InvocationContext:
     active_streaming_tools: dict[str, Any] | None = None
     live_session_resumption_handle: str | None = None
     run_config: RunConfig = attrs.field(factory=RunConfig)
+    # Credentials resolved during this invocation, by credential key; shared by every
+    # copy of the context, never persisted (what ``get_credential`` on a context reads).
+    credential_by_key: dict[str, AuthCredential] = attrs.field(factory=dict)
     _shared: _Shared = attrs.field(factory=_Shared, alias="_shared")
     _emit: EmitFn = attrs.field(default=_no_sink, alias="_emit")
     # The agent a SequentialAgent is running live: it gets the ``task_completed`` tool,

@@ -7,6 +7,7 @@ from typing import Any
 import attrs
 
 from trio_adk._utils._model import ModelMixin
+from trio_adk.events._ui_widget import UiWidget
 
 
 @attrs.define(kw_only=True)
@@ -23,6 +24,9 @@ class EventActions(ModelMixin):
         skip_summarization: On a function-response event: do not call the model again.
         requested_auth_configs: Function-call id -> auth request, set by tools.
         end_of_agent: Set on the last event of an agent (bookkeeping only).
+        render_ui_widgets: Widgets for the UI to render with the event (see
+            ``render_ui_widget`` on a tool's or callback's context); None when there
+            are none.
     """
 
     skip_summarization: bool | None = None
@@ -32,3 +36,4 @@ class EventActions(ModelMixin):
     escalate: bool | None = None
     requested_auth_configs: dict[str, Any] = attrs.field(factory=dict)
     end_of_agent: bool | None = None
+    render_ui_widgets: list[UiWidget] | None = None

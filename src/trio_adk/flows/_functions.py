@@ -203,12 +203,16 @@ def _merge_dicts(into: dict[str, Any], other: dict[str, Any]) -> None:
 
 
 def merge_actions(actions: list[EventActions]) -> EventActions:
-    """Deep-merge the actions of several response events, later ones winning."""
+    """Deep-merge the actions of several response events, later ones winning; UI
+    widgets are all kept, in call order."""
     merged = EventActions()
     for a in actions:
         _merge_dicts(merged.state_delta, a.state_delta)
         _merge_dicts(merged.artifact_delta, a.artifact_delta)
         merged.requested_auth_configs.update(a.requested_auth_configs)
+        if a.render_ui_widgets:
+            merged.render_ui_widgets = [*(merged.render_ui_widgets or []),
+                                        *a.render_ui_widgets]
         for name in ("skip_summarization", "transfer_to_agent", "escalate", "end_of_agent"):
             value = getattr(a, name)
             if value is not None:
