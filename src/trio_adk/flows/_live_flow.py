@@ -45,6 +45,7 @@ from trio_adk.errors import LiveConnectionClosedError, ModelConnectionError
 from trio_adk.events._event import Event
 from trio_adk.flows._functions import long_running_ids, populate_call_ids, run_call
 from trio_adk.flows._llm_flow import emit_agent_event, preprocess, response_fields
+from trio_adk.flows._planning import planned_response
 from trio_adk.models._gemini_live import TOOL_CALL_CANCELLATION
 from trio_adk.models._llm_request import LlmRequest
 from trio_adk.models._llm_response import LlmResponse
@@ -451,7 +452,10 @@ class _LiveLoop:
 
     async def _emit(self, response: LlmResponse) -> None:
         """Emit the event of ``response`` (if it carries anything); a function-call event
-        then starts its tool calls."""
+        then starts its tool calls.  The agent's planner rewrites each response's parts
+        first, partial ones too, as in a non-live run (and as ADK's live flow does)."""
+        if self.agent.planner is not None:
+            response = await planned_response(self.agent, self.ctx, response)
         event = _live_event(self.agent, self.ctx, response)
         if event is None:
             return
