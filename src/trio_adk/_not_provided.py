@@ -39,7 +39,6 @@ ADK_MODULES_NOT_PROVIDED = frozenset({
     "agents.transcription_entry",
     "apps",
     "artifacts.artifact_util",
-    "artifacts.file_artifact_service",
     "artifacts.gcs_artifact_service",
     "auth.auth_handler",
     "auth.auth_preprocessor",

@@ -1,13 +1,16 @@
 """Artifacts: versioned files saved by agents and tools, and the services storing them."""
 
 from trio_adk._not_provided import names_not_provided
+from trio_adk.artifacts._base import ArtifactVersion as ArtifactVersion
 from trio_adk.artifacts._base import BaseArtifactService as BaseArtifactService
+from trio_adk.artifacts._file import FileArtifactService as FileArtifactService
 from trio_adk.artifacts._in_memory import InMemoryArtifactService as InMemoryArtifactService
 
-__all__ = ["BaseArtifactService", "InMemoryArtifactService"]
+__all__ = ["ArtifactVersion", "BaseArtifactService", "FileArtifactService",
+           "InMemoryArtifactService"]
 
 # ADK names trio-adk lacks: importing one says so.
 __getattr__ = names_not_provided("trio_adk.artifacts", frozenset({
-    'FileArtifactService', 'GcsArtifactService',
+    'GcsArtifactService',
 }))
 

@@ -3,12 +3,44 @@
 from __future__ import annotations
 
 import abc
+import time
 from typing import Any
 
+import pydantic
 from google.genai import types
+from pydantic import alias_generators
 
 from trio_adk._bridges._anywhere import wrap_coroutine_methods
-from trio_adk._utils._checks import check_filename, check_id, check_instance
+from trio_adk._utils._checks import check_filename, check_id, check_instance, check_state
+
+
+class ArtifactVersion(pydantic.BaseModel):
+    """What a store knows about one saved version of an artifact (ADK's model and
+    field names; camelCase when serialised with ``by_alias=True``).
+
+    ``canonical_uri`` says where the payload lives (``file://`` for files, ``s3://`` for
+    S3, ``artifact://`` where a store has no address of its own), ``create_time`` is a
+    Unix timestamp in seconds, ``mime_type`` is None for text artifacts.
+    """
+
+    model_config = pydantic.ConfigDict(
+        alias_generator=alias_generators.to_camel, populate_by_name=True
+    )
+
+    version: int
+    canonical_uri: str
+    custom_metadata: dict[str, Any] = pydantic.Field(default_factory=dict)
+    create_time: float = pydantic.Field(default_factory=time.time)
+    mime_type: str | None = None
+
+
+def artifact_uri(app_name: str, user_id: str, session_id: str, filename: str,
+                 version: int) -> str:
+    """The ``artifact://`` URI ADK gives a version (user scope for ``user:`` names)."""
+    if filename.startswith("user:"):
+        return f"artifact://apps/{app_name}/users/{user_id}/artifacts/{filename}/versions/{version}"
+    return (f"artifact://apps/{app_name}/users/{user_id}/sessions/{session_id}"
+            f"/artifacts/{filename}/versions/{version}")
 
 
 class BaseArtifactService(abc.ABC):
@@ -34,6 +66,8 @@ class BaseArtifactService(abc.ABC):
         "list_artifact_keys",
         "delete_artifact",
         "list_versions",
+        "list_artifact_versions",
+        "get_artifact_version",
     )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -84,6 +118,60 @@ class BaseArtifactService(abc.ABC):
     ) -> list[int]:
         """Return the versions of ``filename`` in ascending order (empty if none)."""
 
+    async def list_artifact_versions(
+        self, *, app_name: str, user_id: str, session_id: str, filename: str
+    ) -> list[ArtifactVersion]:
+        """Return what is known about each version of ``filename``, oldest first.
+
+        This default loads every version (``list_versions`` then ``load_artifact``) and
+        reports its ``artifact://`` URI, its MIME type and no custom metadata; stores
+        that keep metadata override it.  Cancellation: as for ``load_artifact``.
+        """
+        found: list[ArtifactVersion] = []
+        for version in await self.list_versions(
+            app_name=app_name, user_id=user_id, session_id=session_id, filename=filename
+        ):
+            info = await self.get_artifact_version(
+                app_name=app_name, user_id=user_id, session_id=session_id,
+                filename=filename, version=version,
+            )
+            if info is not None:
+                found.append(info)
+        return found
+
+    async def get_artifact_version(
+        self,
+        *,
+        app_name: str,
+        user_id: str,
+        session_id: str,
+        filename: str,
+        version: int | None = None,
+    ) -> ArtifactVersion | None:
+        """Return what is known about one version (latest when None), or None.
+
+        The default loads the version; stores that keep metadata override it.
+        """
+        if version is None or version < 0:
+            versions = await self.list_versions(
+                app_name=app_name, user_id=user_id, session_id=session_id, filename=filename
+            )
+            index = -1 if version is None else version
+            if not -len(versions) <= index < 0:
+                return None
+            version = versions[index]
+        part = await self.load_artifact(
+            app_name=app_name, user_id=user_id, session_id=session_id,
+            filename=filename, version=version,
+        )
+        if part is None:
+            return None
+        return ArtifactVersion(
+            version=version,
+            canonical_uri=artifact_uri(app_name, user_id, session_id, filename, version),
+            mime_type=part.inline_data.mime_type if part.inline_data else None,
+        )
+
 
 # Argument checks, one per method, with the method's parameters (extra ones ignored).
 
@@ -95,7 +183,7 @@ def _check_scope(app_name: Any, user_id: Any, session_id: Any) -> None:
 
 def _check_save(self: object, *positional: Any, app_name: Any = None, user_id: Any = None,
                 session_id: Any = None, filename: Any = None, artifact: Any = None,
-                **_: Any) -> None:
+                custom_metadata: Any = None, **_: Any) -> None:
     if positional:
         return  # keyword-only: the method raises its own TypeError
     _check_scope(app_name, user_id, session_id)
@@ -103,6 +191,8 @@ def _check_save(self: object, *positional: Any, app_name: Any = None, user_id: A
     check_instance(artifact, types.Part, "artifact",
                    "wrap data as types.Part(inline_data=types.Blob(data=..., mime_type=...))"
                    " or text as types.Part(text=...)")
+    # Stores that take custom_metadata (files, S3) keep it as JSON.
+    check_state(custom_metadata, "custom_metadata")
 
 
 def _check_load(self: object, *positional: Any, app_name: Any = None, user_id: Any = None,
@@ -137,6 +227,8 @@ _CHECKS = {
     "list_artifact_keys": _check_keys,
     "delete_artifact": _check_file,
     "list_versions": _check_file,
+    "list_artifact_versions": _check_file,
+    "get_artifact_version": _check_load,
 }
 
 wrap_coroutine_methods(BaseArtifactService, BaseArtifactService._ANYWHERE, _CHECKS)
