@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import threading
@@ -94,7 +95,8 @@ class Run:
         self.ctx: InvocationContext | None = None
         self._cancel_requested = False
         self._after_run_done = False
-        self._gate_key: tuple[str, str, str] | None = None
+        # The session's claim (one run per session), released when the run ends.
+        self._claim = contextlib.AsyncExitStack()
 
     def __repr__(self) -> str:
         state = "done" if self.done.is_set() else "running"
@@ -208,8 +210,9 @@ class Run:
         finally:
             if self.ctx is not None:
                 await reap_children(self.ctx._shared)
-            if self._gate_key is not None:
-                self.runner._gates.release(self._gate_key)
+            with trio.move_on_after(CLEANUP_GRACE) as scope:
+                scope.shield = True
+                await self._claim.aclose()
             self.handoff.close_producer()
             self.runner._forget(self)
             ACTIVE_RUNS.discard(self)
@@ -273,9 +276,9 @@ class Run:
         """Wait for the session's turn, load the session, build the invocation context."""
         runner = self.runner
         request = self.request
-        key = (runner.app_name, request.user_id, request.session_id)
-        await runner._gates.acquire(key)
-        self._gate_key = key
+        await self._claim.enter_async_context(runner.session_service.claim_session(
+            app_name=runner.app_name, user_id=request.user_id,
+            session_id=request.session_id, wait=runner.session_concurrency == "queue"))
         session = request.session
         if session is None:
             session = await _load_session(runner, request)

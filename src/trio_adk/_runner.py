@@ -22,7 +22,6 @@ from trio_adk._bridges._sync_thread import call_sync, stream_sync
 from trio_adk._bridges._trio import stream_trio
 from trio_adk._run import Run, RunRequest, enclosing_runs
 from trio_adk._run_result import RunResult, TextStream
-from trio_adk._session_gate import SessionGates
 from trio_adk._usercode._host import await_method
 from trio_adk._utils._cancel import CLEANUP_GRACE
 from trio_adk._utils._checks import (
@@ -109,10 +108,12 @@ class Runner:
             ``SessionNotFoundError``.  Defaults to False with ``agent`` (as in ADK), True
             without one.
         plugin_close_timeout: Seconds each plugin's ``close()`` may take.
-        session_concurrency: What a run does when another run of this runner is in
-            flight on the same session: ``"queue"`` (default) waits its turn, in arrival
-            order, so the two runs' events never interleave and the second sees
-            everything the first appended; ``"reject"`` raises ``SessionBusyError``.
+        session_concurrency: What a run does when another run is in flight on the same
+            session (from this runner, another runner over the same session service, or,
+            with a durable service, another process or host): ``"queue"`` (default)
+            waits its turn, in arrival order within a process, so the two runs' events
+            never interleave and the second sees everything the first appended;
+            ``"reject"`` raises ``SessionBusyError``.
 
     Raises:
         TypeError, ValueError: a bad argument, named in the message; with ``agent``, a
@@ -204,7 +205,6 @@ class Runner:
         self.plugin_close_timeout = plugin_close_timeout
         self.session_concurrency = session_concurrency
         self.plugin_manager = PluginManager(plugins, close_timeout=plugin_close_timeout)
-        self._gates = SessionGates(reject=session_concurrency == "reject")
         self._lock = threading.Lock()
         self._runs: set[Run] = set()
         # Root agents of every run so far (by identity): close() closes their trees.

@@ -35,8 +35,34 @@ class BatchCancelledError(Exception):
 
 
 class SessionBusyError(RuntimeError):
-    """A run was started on a session that already has one in flight, and the runner
-    rejects concurrent runs (``session_concurrency="reject"``)."""
+    """A run was started on a session that already has one in flight (in this runner,
+    another runner over the same session service, or another process or host sharing
+    its database), and the runner rejects concurrent runs
+    (``session_concurrency="reject"``)."""
+
+
+class StaleSessionError(ValueError):
+    """An append was refused because the session changed in storage since this copy
+    was loaded (another writer appended first).
+
+    Nothing was stored.  Load the session again (``get_session``) and retry on the
+    fresh copy.  Same name and base class as ADK's, so ported ``except`` clauses work.
+    """
+
+
+class StorageError(RuntimeError):
+    """A durable store failed: the database is unreachable or restarted, the disk is
+    full or read-only, or a file is damaged.
+
+    The message names the store and what failed; the driver's error is the
+    ``__cause__``.  A write that raised this stored nothing (each write is one
+    transaction).  Credentials never appear in the message.
+    """
+
+
+class UnsupportedStorageFormatError(StorageError):
+    """The database holds a layout this version cannot use (for example ADK's legacy
+    pickle layout); the message says which tool converts it."""
 
 
 class ModelConfigError(ValueError):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable
+import contextlib
+import threading
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from trio_adk._bridges._anywhere import wrap_coroutine_methods
@@ -15,6 +18,7 @@ from trio_adk._utils._checks import (
 )
 from trio_adk._utils._copy import copy_value
 from trio_adk.events._event import Event
+from trio_adk.sessions._gates import SessionGates
 from trio_adk.sessions._session import GetSessionConfig, ListSessionsResponse, Session
 from trio_adk.sessions._state import State
 
@@ -149,6 +153,47 @@ class BaseSessionService(abc.ABC):
     async def flush(self) -> None:
         """Write out anything buffered.  Called by ``Runner.close()``; default: nothing."""
 
+    async def close(self) -> None:
+        """Release connections and files.  Default: nothing to release.
+
+        The service is unusable afterwards.  A runner closes the services it built from
+        URIs; services you construct yourself are yours to close.
+        """
+
+    # -- one run per session ------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def claim_session(
+        self, *, app_name: str, user_id: str, session_id: str, wait: bool = True
+    ) -> AsyncIterator[None]:
+        """Hold the session for one run: while held, no other run may use it.
+
+        Runners call this around every run (``session_concurrency`` picks ``wait``), so
+        runs on one session take turns even when they come from different runners that
+        share this service; durable services extend the hold across processes and hosts
+        (:meth:`_claim_elsewhere`).  Within a process the turns are first come, first
+        served.  With ``wait=False`` a held session raises ``SessionBusyError`` at once.
+
+        Cancellation while waiting gives up the place in line; the hold is released on
+        exit whatever happened inside, shielded and bounded by the durable store's own
+        timeout.  May be entered from any trio run on any thread.
+        """
+        key = (app_name, user_id, session_id)
+        gates = _gates_of(self)
+        await gates.acquire(key, wait=wait)
+        try:
+            async with self._claim_elsewhere(key, wait=wait):
+                yield
+        finally:
+            gates.release(key)
+
+    def _claim_elsewhere(
+        self, key: tuple[str, str, str], *, wait: bool
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold ``key`` against other processes and hosts; entered after this process's
+        own turn is granted.  Default: nothing to do (the store lives in this process)."""
+        return contextlib.nullcontext()
+
     @staticmethod
     def _apply_temp_state(session: Session, event: Event) -> None:
         delta = event.actions.state_delta if event.actions else None
@@ -175,6 +220,19 @@ class BaseSessionService(abc.ABC):
         for key, value in delta.items():
             if not key.startswith(State.TEMP_PREFIX):
                 session.state[key] = copy_value(value)
+
+
+_GATES: weakref.WeakKeyDictionary[BaseSessionService, SessionGates] = (
+    weakref.WeakKeyDictionary())
+_GATES_LOCK = threading.Lock()
+
+
+def _gates_of(service: BaseSessionService) -> SessionGates:
+    with _GATES_LOCK:
+        gates = _GATES.get(service)
+        if gates is None:
+            gates = _GATES[service] = SessionGates()
+        return gates
 
 
 # Argument checks, one per method, with the method's parameters (extra ones ignored).

@@ -27,27 +27,23 @@ class SessionGates:
     has finished, so each run sees everything the previous run appended and events of
     two runs never interleave.  Works for runs in different trio runs (sync ``run()``
     uses a worker thread with its own trio run): the hand-off goes through the waiter's
-    trio token.  With ``reject=True`` a busy session raises ``SessionBusyError``.
+    trio token.  ``acquire(key, wait=False)`` raises ``SessionBusyError`` on a busy
+    session instead of waiting.
     """
 
-    def __init__(self, *, reject: bool = False) -> None:
-        self._reject = reject
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._busy: set[_Key] = set()
         self._waiters: dict[_Key, collections.deque[_Waiter]] = {}
 
-    async def acquire(self, key: _Key) -> None:
+    async def acquire(self, key: _Key, *, wait: bool = True) -> None:
         """Wait for the session's turn.  Cancellation: the place in line is given up."""
         with self._lock:
             if key not in self._busy:
                 self._busy.add(key)
                 return
-            if self._reject:
-                raise SessionBusyError(
-                    f"Session {key[2]!r} already has a run in flight and this runner was "
-                    "built with session_concurrency='reject'. Wait for that run to finish, "
-                    "or use session_concurrency='queue' to wait in line."
-                )
+            if not wait:
+                raise busy_error(key)
             waiter = _Waiter()
             self._waiters.setdefault(key, collections.deque()).append(waiter)
         try:
@@ -91,3 +87,12 @@ def _current_token() -> trio.lowlevel.TrioToken | None:
         return trio.lowlevel.current_trio_token()
     except RuntimeError:
         return None
+
+
+def busy_error(key: _Key) -> SessionBusyError:
+    """The error for a run refused because its session has one in flight."""
+    return SessionBusyError(
+        f"Session {key[2]!r} (app {key[0]!r}, user {key[1]!r}) already has a run in flight "
+        "and this runner was built with session_concurrency='reject'. Wait for that run "
+        "to finish, or use session_concurrency='queue' to wait in line."
+    )
