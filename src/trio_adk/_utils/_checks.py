@@ -188,3 +188,13 @@ def check_instance(value: Any, kind: type, what: str, hint: str = "") -> None:
     if not isinstance(value, kind):
         raise TypeError(f"{what} must be a {kind.__name__}, got {_kind(value)}"
                         f"{'; ' + hint if hint else ''}.")
+
+
+def check_count(value: Any, what: str, *, low: int, high: int) -> int:
+    """An ``int`` (not a bool) from ``low`` to ``high`` inclusive."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int from {low} to {high}, got "
+                        f"{_kind(value)} {value!r}.")
+    if not low <= value <= high:
+        raise ValueError(f"{what} must be from {low} to {high}, got {value}.")
+    return value

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from trio_adk._bridges._anywhere import wrap_coroutine_methods
 from trio_adk._utils._checks import (
+    check_count,
     check_id,
     check_instance,
     check_optional_id,
@@ -21,8 +22,11 @@ from trio_adk.events._event import Event
 from trio_adk.sessions._gates import SessionGates
 from trio_adk.sessions._session import GetSessionConfig, ListSessionsResponse, Session
 from trio_adk.sessions._state import State
+from trio_adk.sessions._storage._pages import decode_page_token
 
 T = TypeVar("T")
+
+MAX_PAGE_SIZE = 1000
 
 
 class BaseSessionService(abc.ABC):
@@ -44,6 +48,7 @@ class BaseSessionService(abc.ABC):
         "get_session",
         "list_sessions",
         "delete_session",
+        "get_user_state",
         "append_event",
         "flush",
     )
@@ -78,13 +83,53 @@ class BaseSessionService(abc.ABC):
 
     @abc.abstractmethod
     async def list_sessions(
-        self, *, app_name: str, user_id: str | None = None
+        self,
+        *,
+        app_name: str,
+        user_id: str | None = None,
+        page_size: int | None = None,
+        page_token: str | None = None,
     ) -> ListSessionsResponse:
-        """List the sessions of a user (all users when ``user_id`` is None), no events."""
+        """List the sessions of a user (all users when ``user_id`` is None), no events.
+
+        Oldest update first (as in ADK), ties by user id then session id.  Beyond ADK:
+        with ``page_size``, at most that many sessions and, when more follow, a
+        ``next_page_token`` to pass back as ``page_token`` (keyset pagination: every
+        page costs the same).  Without ``page_size`` every session is listed.
+        """
 
     @abc.abstractmethod
     async def delete_session(self, *, app_name: str, user_id: str, session_id: str) -> None:
         """Delete a session; deleting an unknown session does nothing."""
+
+    async def get_user_state(self, *, app_name: str, user_id: str) -> dict[str, Any]:
+        """The user's ``user:`` state without the prefix (``{}`` when there is none).
+
+        Raises ``NotImplementedError`` when a store cannot read it on its own (ADK's
+        contract); the stores trio-adk ships all can.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not support get_user_state(); list the user's "
+            "sessions and read the user: keys of one with get_session()."
+        )
+
+    async def iter_events(
+        self, *, app_name: str, user_id: str, session_id: str, batch_size: int = 500
+    ) -> AsyncIterator[list[Event]]:
+        """The session's events, oldest first, in lists of at most ``batch_size``.
+
+        For bulk readers (memory services ingesting history, exports): durable stores
+        read one batch per query, so memory stays bounded whatever the session's size.
+        An unknown session yields nothing.  Default: one :meth:`get_session`.
+        Cancellation between batches stops the iteration; nothing is held open.
+        """
+        session = await self.get_session(app_name=app_name, user_id=user_id,
+                                          session_id=session_id)
+        if session is None:
+            return
+        events = session.events
+        for start in range(0, len(events), batch_size):
+            yield events[start:start + batch_size]
 
     # -- blocking twins, for sync code (ADK's in-memory service has them) ---------------
 
@@ -265,11 +310,27 @@ def _check_get(self: object, *positional: Any, app_name: Any = None, user_id: An
 
 
 def _check_list(self: object, *positional: Any, app_name: Any = None, user_id: Any = None,
-                **_: Any) -> None:
+                page_size: Any = None, page_token: Any = None, **_: Any) -> None:
     if positional:
         return  # keyword-only: the method raises its own TypeError
     check_id(app_name, "app_name")
     check_optional_id(user_id, "user_id", none_means="every user")
+    if page_size is not None:
+        check_count(page_size, "page_size", low=1, high=MAX_PAGE_SIZE)
+    if page_token is not None:
+        if page_size is None:
+            raise ValueError("page_token needs page_size: pass the page size again with "
+                             "the token of the previous page.")
+        check_instance(page_token, str, "page_token")
+        decode_page_token(page_token)
+
+
+def _check_user_state(self: object, *positional: Any, app_name: Any = None,
+                      user_id: Any = None, **_: Any) -> None:
+    if positional:
+        return  # keyword-only: the method raises its own TypeError
+    check_id(app_name, "app_name")
+    check_id(user_id, "user_id")
 
 
 def _check_delete(self: object, *positional: Any, app_name: Any = None, user_id: Any = None,
@@ -291,6 +352,7 @@ _CHECKS = {
     "create_session": _check_create,
     "get_session": _check_get,
     "list_sessions": _check_list,
+    "get_user_state": _check_user_state,
     "delete_session": _check_delete,
     "append_event": _check_append,
 }

@@ -15,6 +15,7 @@ from trio_adk.events._event import Event
 from trio_adk.sessions._base import BaseSessionService
 from trio_adk.sessions._session import GetSessionConfig, ListSessionsResponse, Session
 from trio_adk.sessions._state import State
+from trio_adk.sessions._storage._pages import PageKey, decode_page_token, encode_page_token
 
 logger = logging.getLogger("trio_adk")
 
@@ -141,13 +142,20 @@ class InMemorySessionService(BaseSessionService):
 
     @locked
     async def list_sessions(
-        self, *, app_name: str, user_id: str | None = None
+        self,
+        *,
+        app_name: str,
+        user_id: str | None = None,
+        page_size: int | None = None,
+        page_token: str | None = None,
     ) -> ListSessionsResponse:
         """List the sessions of ``user_id`` (of every user when None), without events.
 
-        Each listed session is a copy with app/user state merged in.  Unknown app or
-        user gives an empty list.  Called from the trio thread of the run; does not
-        suspend, so cancellation either finds it done or not started.
+        Oldest update first, ties by user id then session id; with ``page_size``, one
+        page and a ``next_page_token`` when more follow.  Each listed session is a copy
+        with app/user state merged in.  Unknown app or user gives an empty list.  Called
+        from the trio thread of the run; does not suspend, so cancellation either finds
+        it done or not started.
         """
         by_user = self.sessions.get(app_name)
         if not by_user:
@@ -157,8 +165,26 @@ class InMemorySessionService(BaseSessionService):
         else:
             one = by_user.get(user_id)
             stores = [one] if one else []
-        sessions = [self._copy_out(s, []) for store in stores for s in store.values()]
-        return ListSessionsResponse(sessions=sessions)
+        ordered = sorted((s for store in stores for s in store.values()), key=_list_order)
+        next_token = None
+        if page_size is not None:
+            if page_token is not None:
+                after = decode_page_token(page_token)
+                bound = (after.update_time, after.user_id, after.session_id)
+                ordered = [s for s in ordered if _list_order(s) > bound]
+            if len(ordered) > page_size:
+                ordered = ordered[:page_size]
+                last = ordered[-1]
+                next_token = encode_page_token(
+                    PageKey(last.last_update_time, last.user_id, last.id))
+        sessions = [self._copy_out(s, []) for s in ordered]
+        return ListSessionsResponse(sessions=sessions, next_page_token=next_token)
+
+    @locked
+    async def get_user_state(self, *, app_name: str, user_id: str) -> dict[str, Any]:
+        """The user's ``user:`` state without the prefix, copied (``{}`` when none).
+        Does not suspend."""
+        return copy_state(self.user_state.get(app_name, {}).get(user_id, {}))
 
     @locked
     async def delete_session(self, *, app_name: str, user_id: str, session_id: str) -> None:
@@ -258,6 +284,10 @@ class InMemorySessionService(BaseSessionService):
             events=events,
             last_update_time=stored.last_update_time,
         )
+
+
+def _list_order(session: Session) -> tuple[float, str, str]:
+    return (session.last_update_time, session.user_id, session.id)
 
 
 def _select_events(events: list[Event], config: GetSessionConfig) -> list[Event]:
