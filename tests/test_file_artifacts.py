@@ -354,6 +354,12 @@ def _adk_python() -> str:
     return python
 
 
+@pytest.fixture
+def adk_python() -> str:
+    """The google-adk interpreter (a sync fixture, so a skip keeps its reason)."""
+    return _adk_python()
+
+
 def _run_adk(python: str, root: Path, mode: str) -> dict[str, object]:
     done = subprocess.run([python, "-c", _ADK_SCRIPT, str(root), mode],
                           capture_output=True, text=True, check=False, timeout=120)
@@ -391,8 +397,8 @@ async def _write_ours(svc: FileArtifactService) -> None:
                 custom_metadata={"k": {"n": 1}})
 
 
-async def test_google_adk_writes_and_we_read(tmp_path: Path) -> None:
-    python = _adk_python()
+async def test_google_adk_writes_and_we_read(tmp_path: Path, adk_python: str) -> None:
+    python = adk_python
     root = tmp_path / "root"
     adk_view = await trio.to_thread.run_sync(_run_adk, python, root, "write")
     ours = await _ours(FileArtifactService(root))
@@ -400,8 +406,8 @@ async def test_google_adk_writes_and_we_read(tmp_path: Path) -> None:
     assert ours["keys"] == ["notes/a.txt", "user:img.png"]
 
 
-async def test_we_write_and_google_adk_reads(tmp_path: Path) -> None:
-    python = _adk_python()
+async def test_we_write_and_google_adk_reads(tmp_path: Path, adk_python: str) -> None:
+    python = adk_python
     root = tmp_path / "root"
     svc = FileArtifactService(root)
     await _write_ours(svc)
