@@ -465,3 +465,55 @@ def test_sigint_while_waiting_for_an_event_cancels_the_run() -> None:
     runner, got = seen["runner"], seen["got"]
     assert ["go:e0"] == texts(got)
     assert got == trio.run(stored_events, runner)[1:]
+
+
+# ---- one run per session across runners sharing a service ----------------------------------
+
+
+async def test_two_runners_over_one_service_take_turns_on_a_session(
+        autojump_clock: Any) -> None:
+    """A runner per request over one shared service is a common deployment: the second
+    runner's run on the same session waits for the first (FIFO), so their events never
+    interleave and the second sees what the first appended."""
+    probe = Probe()
+    agent = Worker(name="worker", count=2, gap=5, probe=probe)
+    first = await make_runner(agent)
+    second = Runner(app_name=APP, agent=agent, session_service=first.session_service)
+    got: dict[str, list[Event]] = {"a": [], "b": []}
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(consume, start(first, "a"), got["a"])
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.start_soon(consume, start(second, "b"), got["b"])
+    assert [("a", 0), ("b", 5)] == probe.started
+    assert ["a", "a:e0", "a:e1", "b", "b:e0", "b:e1"] == texts(await stored_events(first))
+
+
+async def test_reject_policy_sees_a_run_of_another_runner(autojump_clock: Any) -> None:
+    """``reject`` refuses a run whose session is busy with another runner's run."""
+    agent = Worker(name="worker", tail=10)
+    first = await make_runner(agent)
+    second = Runner(app_name=APP, agent=agent, session_service=first.session_service,
+                    session_concurrency="reject")
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(consume, start(first, "a"), [])
+        await trio.testing.wait_all_tasks_blocked()
+        with pytest.raises(SessionBusyError, match="already has a run in flight"):
+            await consume(start(second, "b"), [])
+    assert ["a", "a:e0"] == texts(await stored_events(first))
+
+
+async def test_claim_is_released_when_a_run_fails(autojump_clock: Any) -> None:
+    """A run that fails still releases its claim: the next run starts at once."""
+
+    class Failing(BaseAgent):
+        async def _run_async_impl(  # type: ignore[override]
+            self, ctx: InvocationContext
+        ) -> AsyncGenerator[Event, None]:
+            raise RuntimeError("boom")
+            yield  # pragma: no cover
+
+    runner = await make_runner(Failing(name="failing"), session_concurrency="reject")
+    with pytest.raises(RuntimeError, match="boom"):
+        await consume(start(runner, "a"), [])
+    with pytest.raises(RuntimeError, match="boom"):
+        await consume(start(runner, "b"), [])
