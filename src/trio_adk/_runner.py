@@ -22,6 +22,7 @@ from trio_adk._bridges._sync_thread import call_sync, stream_sync
 from trio_adk._bridges._trio import stream_trio
 from trio_adk._run import Run, RunRequest, enclosing_runs
 from trio_adk._run_result import RunResult, TextStream
+from trio_adk._service_registry import get_service_registry
 from trio_adk._usercode._host import await_method
 from trio_adk._utils._cancel import CLEANUP_GRACE
 from trio_adk._utils._checks import (
@@ -104,6 +105,11 @@ class Runner:
             services runs use.  With ``agent``, only the session service is required
             and the others default to none; without an agent, the session, artifact and
             memory services default to in-memory ones (gone when the process ends).
+            Beyond ADK, the session, artifact and memory services may be given as URIs
+            (``"sqlite:///sessions.db"``, ``"postgresql://host/db"``,
+            ``"file:///srv/artifacts"``, ``"s3://bucket"``, ``"memory://"``, or a scheme
+            registered with ``get_service_registry()``): the runner builds them and
+            closes them in ``close()``.
         auto_create_session: Create a missing session instead of raising
             ``SessionNotFoundError``.  Defaults to False with ``agent`` (as in ADK), True
             without one.
@@ -138,9 +144,9 @@ class Runner:
         app_name: str | None = None,
         agent: BaseAgent | _Missing = _MISSING,
         plugins: list[BasePlugin] | None = None,
-        artifact_service: BaseArtifactService | None = None,
-        session_service: BaseSessionService | None = None,
-        memory_service: BaseMemoryService | None = None,
+        artifact_service: BaseArtifactService | str | None = None,
+        session_service: BaseSessionService | str | None = None,
+        memory_service: BaseMemoryService | str | None = None,
         credential_service: BaseCredentialService | None = None,
         auto_create_session: bool | None = None,
         plugin_close_timeout: float = 5.0,
@@ -170,6 +176,19 @@ class Runner:
                 raise ValueError(
                     "Runner needs a session_service, e.g. InMemorySessionService().")
             root = agent
+        # Services named by URI ("sqlite:///sessions.db") are built here, owned by this
+        # runner and closed by close().
+        owned: list[Any] = []
+        registry = get_service_registry()
+        if isinstance(session_service, str):
+            session_service = registry.create_session_service(session_service)
+            owned.append(session_service)
+        if isinstance(artifact_service, str):
+            artifact_service = registry.create_artifact_service(artifact_service)
+            owned.append(artifact_service)
+        if isinstance(memory_service, str):
+            memory_service = registry.create_memory_service(memory_service)
+            owned.append(memory_service)
         for value, kind, what in (
             (session_service, BaseSessionService, "session_service"),
             (artifact_service, BaseArtifactService, "artifact_service"),
@@ -211,6 +230,7 @@ class Runner:
         self._roots: dict[int, BaseAgent] = {} if root is None else {id(root): root}
         self._closed = False
         self._close_done: threading.Event | None = None
+        self._owned_services = owned
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -730,8 +750,24 @@ class Runner:
                 finally:
                     with trio.move_on_after(_TOOLSET_CLOSE_TIMEOUT):
                         await self.session_service.flush()
+                    await self._close_owned_services()
         finally:
             self._close_done.set()
+
+    async def _close_owned_services(self) -> None:
+        """Close the services this runner built from URIs (each bounded; errors logged)."""
+        for service in self._owned_services:
+            close = getattr(service, "close", None)
+            if close is None:
+                continue
+            with trio.move_on_after(_TOOLSET_CLOSE_TIMEOUT) as scope:
+                try:
+                    await close()
+                except Exception:
+                    _log.exception("Error closing %r.", service)
+            if scope.cancelled_caught:
+                _log.warning("%r did not close within %.0f s.", service,
+                             _TOOLSET_CLOSE_TIMEOUT)
 
     def _trees(self) -> list[BaseAgent]:
         """The root agents of every run so far (and the runner's own agent)."""
