@@ -34,15 +34,6 @@ class ArtifactVersion(pydantic.BaseModel):
     mime_type: str | None = None
 
 
-def artifact_uri(app_name: str, user_id: str, session_id: str, filename: str,
-                 version: int) -> str:
-    """The ``artifact://`` URI ADK gives a version (user scope for ``user:`` names)."""
-    if filename.startswith("user:"):
-        return f"artifact://apps/{app_name}/users/{user_id}/artifacts/{filename}/versions/{version}"
-    return (f"artifact://apps/{app_name}/users/{user_id}/sessions/{session_id}"
-            f"/artifacts/{filename}/versions/{version}")
-
-
 class BaseArtifactService(abc.ABC):
     """Stores versioned files ("artifacts") per app, user and session.
 
@@ -123,21 +114,10 @@ class BaseArtifactService(abc.ABC):
     ) -> list[ArtifactVersion]:
         """Return what is known about each version of ``filename``, oldest first.
 
-        This default loads every version (``list_versions`` then ``load_artifact``) and
-        reports its ``artifact://`` URI, its MIME type and no custom metadata; stores
-        that keep metadata override it.  Cancellation: as for ``load_artifact``.
+        Stores that keep version metadata (files, S3) override this; the default raises
+        ``NotImplementedError`` naming the store.
         """
-        found: list[ArtifactVersion] = []
-        for version in await self.list_versions(
-            app_name=app_name, user_id=user_id, session_id=session_id, filename=filename
-        ):
-            info = await self.get_artifact_version(
-                app_name=app_name, user_id=user_id, session_id=session_id,
-                filename=filename, version=version,
-            )
-            if info is not None:
-                found.append(info)
-        return found
+        raise NotImplementedError(_no_versions(self, "list_artifact_versions"))
 
     async def get_artifact_version(
         self,
@@ -150,27 +130,16 @@ class BaseArtifactService(abc.ABC):
     ) -> ArtifactVersion | None:
         """Return what is known about one version (latest when None), or None.
 
-        The default loads the version; stores that keep metadata override it.
+        Stores that keep version metadata (files, S3) override this; the default raises
+        ``NotImplementedError`` naming the store.
         """
-        if version is None or version < 0:
-            versions = await self.list_versions(
-                app_name=app_name, user_id=user_id, session_id=session_id, filename=filename
-            )
-            index = -1 if version is None else version
-            if not -len(versions) <= index < 0:
-                return None
-            version = versions[index]
-        part = await self.load_artifact(
-            app_name=app_name, user_id=user_id, session_id=session_id,
-            filename=filename, version=version,
-        )
-        if part is None:
-            return None
-        return ArtifactVersion(
-            version=version,
-            canonical_uri=artifact_uri(app_name, user_id, session_id, filename, version),
-            mime_type=part.inline_data.mime_type if part.inline_data else None,
-        )
+        raise NotImplementedError(_no_versions(self, "get_artifact_version"))
+
+
+def _no_versions(service: object, method: str) -> str:
+    return (f"{type(service).__name__} has no {method}(); use list_versions() and "
+            "load_artifact() instead, or an artifact service that keeps version "
+            "information (FileArtifactService, S3ArtifactService).")
 
 
 # Argument checks, one per method, with the method's parameters (extra ones ignored).
