@@ -1,0 +1,1 @@
+"""ADK's ``google.adk.cli.utils``: helpers of the command line and the server."""
