@@ -16,7 +16,7 @@ from trio_adk._not_provided import ADK_MODULES_NOT_PROVIDED, NotProvidedError, i
 
 @pytest.mark.parametrize("name", ["trio_adk.models.lite_llm", "trio_adk.tools.mcp_tool",
                                   "trio_adk.a2a", "trio_adk.cli.fast_api",
-                                  "trio_adk.sessions.database_session_service"])
+                                  "trio_adk.sessions.vertex_ai_session_service"])
 def test_an_adk_module_we_lack_says_so(name: str) -> None:
     with pytest.raises(ImportError) as caught:
         importlib.import_module(name)

@@ -11,7 +11,6 @@ from trio_adk._not_provided import NotProvidedError
 
 @pytest.mark.parametrize(("package", "name"), [
     ("trio_adk", "Workflow"),
-    ("trio_adk.sessions", "DatabaseSessionService"),
     ("trio_adk.sessions", "VertexAiSessionService"),
     ("trio_adk.artifacts", "GcsArtifactService"),
     ("trio_adk.memory", "VertexAiRagMemoryService"),

@@ -6,6 +6,7 @@ from trio_adk.sessions._in_memory import InMemorySessionService as InMemorySessi
 from trio_adk.sessions._session import GetSessionConfig as GetSessionConfig
 from trio_adk.sessions._session import ListSessionsResponse as ListSessionsResponse
 from trio_adk.sessions._session import Session as Session
+from trio_adk.sessions._sqlite._service import SqliteSessionService as SqliteSessionService
 from trio_adk.sessions._state import State as State
 
 __all__ = [
@@ -14,11 +15,21 @@ __all__ = [
     "InMemorySessionService",
     "ListSessionsResponse",
     "Session",
+    "SqliteSessionService",
     "State",
 ]
 
 # ADK names trio-adk lacks: importing one says so.
-__getattr__ = names_not_provided("trio_adk.sessions", frozenset({
-    'DatabaseSessionService', 'VertexAiSessionService', 'StateSchemaError',
+_not_provided = names_not_provided("trio_adk.sessions", frozenset({
+    'VertexAiSessionService', 'StateSchemaError',
 }))
+
+
+def __getattr__(name: str) -> object:
+    # Imported when first asked for: its driver (psycopg) is the 'postgres' extra.
+    if name == "DatabaseSessionService":
+        from trio_adk.sessions.database_session_service import DatabaseSessionService
+
+        return DatabaseSessionService
+    return _not_provided(name)
 
