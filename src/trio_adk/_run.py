@@ -30,6 +30,7 @@ from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
 from trio_adk.flows._live_flow import is_live_media
 from trio_adk.sessions._session import Session
+from trio_adk.telemetry._spans import invocation_span, record_cancelled_run
 
 if TYPE_CHECKING:
     from trio_adk._runner import Runner
@@ -185,6 +186,8 @@ class Run:
             try:
                 with self.cancel_scope:
                     await self._invoke()
+                if self.cancel_scope.cancelled_caught:
+                    record_cancelled_run(self._cancel_reason())
                 if self.cancel_scope.cancelled_caught and not self._cancel_requested:
                     error = TimeoutError(
                         f"The run took longer than its timeout of {self.request.timeout} s "
@@ -192,10 +195,11 @@ class Run:
                     )
             except trio.Cancelled as exc:
                 if cancelled_from_outside():
+                    record_cancelled_run("caller")
                     raise  # cancelled from outside (the trio run is ending)
                 error = leaked_cancel("The agent", exc)
-            except ConsumerGone:
-                pass  # the consumer went away while an event was being handed over
+            except ConsumerGone:  # the consumer went away while an event was handed over
+                record_cancelled_run("consumer_left")
             except BaseException as exc:  # delivered to the consumer, never dropped
                 error = exc
             if self.consumer_left:
@@ -220,6 +224,13 @@ class Run:
             self.finished.set()
             for callback in self.on_finished:
                 callback()
+
+    def _cancel_reason(self) -> str:
+        if self.closed_by_runner:
+            return "runner_closed"
+        if self._cancel_requested:
+            return "consumer_left"
+        return "timeout"
 
     async def _after_run_on_early_close(self) -> None:
         ctx = self.ctx
@@ -305,14 +316,15 @@ class Run:
         """The agent that answers, wrapped in the before/after-run plugin callbacks."""
         plugins = ctx.plugin_manager
         ctx.agent = find_agent_to_run(ctx.session, self.request.agent)
-        early = await plugins.run_before_run_callback(invocation_context=ctx)
-        if early is not None:
-            await self._emit(Event(invocation_id=ctx.invocation_id, author="model",
-                                   content=early))
-        else:
-            await ctx.agent._execute(ctx, live=live)
-        self._after_run_done = True
-        await plugins.run_after_run_callback(invocation_context=ctx)
+        with invocation_span(ctx, self.request.agent):
+            early = await plugins.run_before_run_callback(invocation_context=ctx)
+            if early is not None:
+                await self._emit(Event(invocation_id=ctx.invocation_id, author="model",
+                                       content=early))
+            else:
+                await ctx.agent._execute(ctx, live=live)
+            self._after_run_done = True
+            await plugins.run_after_run_callback(invocation_context=ctx)
 
     async def _emit(self, event: Event) -> None:
         """The sink of every agent event: metadata, on_event, persist, hand over."""

@@ -22,7 +22,7 @@ from trio_adk._bridges._sync_thread import call_sync, stream_sync
 from trio_adk._bridges._trio import stream_trio
 from trio_adk._run import Run, RunRequest, enclosing_runs
 from trio_adk._run_result import RunResult, TextStream
-from trio_adk._service_registry import get_service_registry
+from trio_adk._service_registry import get_service_registry, redact_uri
 from trio_adk._usercode._host import await_method
 from trio_adk._utils._cancel import CLEANUP_GRACE
 from trio_adk._utils._checks import (
@@ -179,15 +179,14 @@ class Runner:
         # Services named by URI ("sqlite:///sessions.db") are built here, owned by this
         # runner and closed by close().
         owned: list[Any] = []
-        registry = get_service_registry()
         if isinstance(session_service, str):
-            session_service = registry.create_session_service(session_service)
+            session_service = _from_uri("session", session_service)
             owned.append(session_service)
         if isinstance(artifact_service, str):
-            artifact_service = registry.create_artifact_service(artifact_service)
+            artifact_service = _from_uri("artifact", artifact_service)
             owned.append(artifact_service)
         if isinstance(memory_service, str):
-            memory_service = registry.create_memory_service(memory_service)
+            memory_service = _from_uri("memory", memory_service)
             owned.append(memory_service)
         for value, kind, what in (
             (session_service, BaseSessionService, "session_service"),
@@ -849,6 +848,15 @@ class InMemoryRunner(Runner):
             plugin_close_timeout=plugin_close_timeout,
             session_concurrency=session_concurrency,
         )
+
+
+def _from_uri(kind: str, uri: str) -> Any:
+    """The service a URI argument names; a bad URI names the argument."""
+    create = getattr(get_service_registry(), f"create_{kind}_service")
+    try:
+        return create(uri)
+    except ValueError as exc:
+        raise ValueError(f"{kind}_service={redact_uri(uri)!r}: {exc}") from None
 
 
 def _request(agent: BaseAgent, user_id: Any, session_id: Any, new_message: Any,

@@ -21,6 +21,7 @@ from trio_adk.agents._callback_context import CallbackContext
 from trio_adk.agents._tree import agent_name_problem, link_tree
 from trio_adk.errors import AgentTreeError
 from trio_adk.events._event import Event
+from trio_adk.telemetry._spans import agent_span
 
 if TYPE_CHECKING:
     from trio_adk.agents._invocation_context import InvocationContext
@@ -183,22 +184,23 @@ class BaseAgent(BaseModel):
         Every event goes through ``ctx.emit``; returns when the agent is done.
         """
         ctx = parent_context._for_agent(self)
-        if await self._before_agent(ctx):
-            return
-        if ctx.end_invocation:
-            return
-        if live:
-            if is_native(type(self)._run_live_impl):
-                await self._run_live(ctx)
-            else:  # user code: on the caller's library
-                await _drive_generator(iterate_user(self._run_live_impl(ctx)), ctx)
-        elif is_native(type(self)._run_async_impl):
-            await self._run_impl(ctx)
-        else:
-            await _drive_generator(iterate_user(self._run_async_impl(ctx)), ctx)
-        if _ended(ctx):
-            return
-        await self._after_agent(ctx)
+        with agent_span(self, ctx):
+            if await self._before_agent(ctx):
+                return
+            if ctx.end_invocation:
+                return
+            if live:
+                if is_native(type(self)._run_live_impl):
+                    await self._run_live(ctx)
+                else:  # user code: on the caller's library
+                    await _drive_generator(iterate_user(self._run_live_impl(ctx)), ctx)
+            elif is_native(type(self)._run_async_impl):
+                await self._run_impl(ctx)
+            else:
+                await _drive_generator(iterate_user(self._run_async_impl(ctx)), ctx)
+            if _ended(ctx):
+                return
+            await self._after_agent(ctx)
 
     async def _before_agent(self, ctx: InvocationContext) -> bool:
         """Run before-agent callbacks; True when they ended this agent's run."""

@@ -37,7 +37,7 @@ class _Shared:
     """State shared by every copy of one invocation's context (per invocation)."""
 
     __slots__ = ("children", "custom_metadata", "live_unsent", "llm_calls", "run_scope",
-                 "run_token", "tool_limiter")
+                 "run_token", "tool_limiter", "trace_context")
 
     def __init__(self) -> None:
         self.llm_calls = 0
@@ -55,6 +55,9 @@ class _Shared:
         # The run's cancel scope and trio run: ``is_aborted`` reads the scope there.
         self.run_scope: trio.CancelScope | None = None
         self.run_token: trio.lowlevel.TrioToken | None = None
+        # The OpenTelemetry context of the run's span: agents handed over to (transfer)
+        # get their spans under it, as in ADK.
+        self.trace_context: Any = None
 
 
 async def _no_sink(event: Event) -> None:

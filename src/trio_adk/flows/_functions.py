@@ -18,6 +18,7 @@ from trio_adk.errors import ToolNotFoundError
 from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
 from trio_adk.flows._contents import AUTH_FUNCTION_NAME, CLIENT_ID_PREFIX
+from trio_adk.telemetry._spans import tool_span
 from trio_adk.tools._base_tool import BaseTool
 from trio_adk.tools._function_tool import FunctionTool
 from trio_adk.tools._tool_context import ToolContext
@@ -114,7 +115,6 @@ async def run_call(
 
         input_stream = LiveRequestQueue()
         args["input_stream"] = input_stream
-    plugins = ctx.plugin_manager
     if tool is None:
         missing = _MissingTool(call.name or "")
         error = ToolNotFoundError(
@@ -128,7 +128,22 @@ async def run_call(
             raise error
         return _response_event(agent, ctx, call, missing.name, result, tool_context)
 
-    result = await plugins.run_before_tool_callback(
+    with tool_span(agent, tool, call.id) as span:
+        event = await _run_tool(agent, ctx, call, tool, args, tool_context, on_stream,
+                                input_stream)
+        if event is not None and span.is_recording():
+            span.set_attribute("gcp.vertex.agent.event_id", event.id)
+        return event
+
+
+async def _run_tool(
+    agent: LlmAgent, ctx: InvocationContext, call: types.FunctionCall, tool: BaseTool,
+    args: dict[str, Any], tool_context: ToolContext, on_stream: OnStream | None,
+    input_stream: LiveRequestQueue | None,
+) -> Event | None:
+    """A found tool's call: before-tool callbacks, the tool, after-tool callbacks."""
+    plugins = ctx.plugin_manager
+    result: Any = await plugins.run_before_tool_callback(
         tool=tool, tool_args=args, tool_context=tool_context)
     if result is None and agent.before_tool_callback:
         result = await call_chain(agent.before_tool_callback, tool=tool, args=args,

@@ -49,6 +49,7 @@ from trio_adk.flows._planning import planned_response
 from trio_adk.models._gemini_live import TOOL_CALL_CANCELLATION
 from trio_adk.models._llm_request import LlmRequest
 from trio_adk.models._llm_response import LlmResponse
+from trio_adk.telemetry._spans import handed_over
 from trio_adk.tools._function_tool import FunctionTool
 
 if TYPE_CHECKING:
@@ -128,7 +129,9 @@ async def run_live_flow(agent: LlmAgent, ctx: InvocationContext) -> None:
         request.append_instructions([_TASK_COMPLETED_INSTRUCTION])
     target = await _LiveLoop(agent, ctx, request, queue).run()
     if target is not None:
-        await target._execute(ctx._replace(live_session_resumption_handle=None), live=True)
+        with handed_over(ctx):
+            await target._execute(ctx._replace(live_session_resumption_handle=None),
+                                  live=True)
 
 
 @attrs.define(eq=False)

@@ -36,6 +36,7 @@ from trio_adk.flows._static_instruction import (
 )
 from trio_adk.models._llm_request import LlmRequest
 from trio_adk.models._llm_response import LlmResponse
+from trio_adk.telemetry._spans import ModelCall, handed_over, model_span
 from trio_adk.tools._builtin_rules import check_builtin_tools
 from trio_adk.tools._grounding_propagation import with_propagated_grounding
 from trio_adk.tools._tool_context import ToolContext
@@ -95,6 +96,20 @@ async def _run_step(agent: LlmAgent, ctx: InvocationContext) -> Event | None:
     llm = agent.canonical_model
     stream = ctx.run_config.streaming_mode == StreamingMode.SSE
     timeout = ctx.run_config.model_call_timeout
+    with model_span(agent, ctx, request, llm.model) as call:
+        return await _call_model(agent, ctx, request, callback_context, template, call,
+                                 stream=stream, budget=timeout)
+
+
+async def _call_model(
+    agent: LlmAgent, ctx: InvocationContext, request: LlmRequest,
+    callback_context: CallbackContext, template: EventActions, call: ModelCall, *,
+    stream: bool, budget: float | None,
+) -> Event | None:
+    """The model call itself: responses through the after-model callbacks to events.
+    ``budget``: seconds the model may take in all (``model_call_timeout``)."""
+    timeout = budget
+    llm = agent.canonical_model
     last: Event | None = None
     responses = llm.generate_content_async(request, stream=stream)
     if not is_native(llm.generate_content_async):
@@ -115,7 +130,7 @@ async def _run_step(agent: LlmAgent, ctx: InvocationContext) -> Event | None:
             response_ = await _after_model(agent, ctx, callback_context, response[0])
             response_ = with_propagated_grounding(request.tools_dict, ctx.session.state,
                                                   response_)
-            event = await _handle_response(agent, ctx, request, response_, template)
+            event = await _handle_response(agent, ctx, request, response_, template, call)
             if event is not None:
                 last = event
             if last is _HANDED_OVER:
@@ -199,9 +214,10 @@ def _to_event(
 
 async def _handle_response(
     agent: LlmAgent, ctx: InvocationContext, request: LlmRequest, response: LlmResponse,
-    template: EventActions,
+    template: EventActions, call: ModelCall | None = None,
 ) -> Event | None:
-    """Emit the event of one model response and run the tools it calls."""
+    """Emit the event of one model response and run the tools it calls.  ``call``: the
+    model call's span, told about the response and ended before tools run."""
     if agent.planner is not None:
         response = await planned_response(agent, ctx, response)
     if agent.code_executor is not None or ctx.run_config.support_cfc:
@@ -209,6 +225,8 @@ async def _handle_response(
         if saved_images is not None:
             await ctx.emit(saved_images)
     event = _to_event(agent, ctx, response, template)
+    if call is not None:
+        call.saw(response, None if event is None else event.id)
     if event is None:
         return None
     calls = event.get_function_calls()
@@ -218,6 +236,8 @@ async def _handle_response(
     await emit_agent_event(agent, ctx, event)
     if not calls or event.partial:
         return event
+    if call is not None:
+        call.finish()  # the model has answered; its tools' spans are its siblings
     response_event = await handle_function_calls(agent, ctx, event, request.tools_dict)
     if response_event is None:
         return event
@@ -233,7 +253,8 @@ async def _handle_response(
                 f"Agent {target_name} not found in the agent tree. Known agents: "
                 f"{', '.join(_agent_names(agent.root_agent))}."
             )
-        await target._execute(ctx)
+        with handed_over(ctx):
+            await target._execute(ctx)
         return _HANDED_OVER
     return response_event
 
