@@ -1,0 +1,46 @@
+"""Serving an :class:`ApiServer` with hypercorn's trio worker, inside the caller's trio run."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve as hypercorn_serve
+
+from trio_adk.server._app import ApiServer
+
+_log = logging.getLogger("trio_adk.server")
+
+
+def _config(host: str, port: int, *, graceful_timeout: float, access_log: bool) -> Config:
+    config = Config()
+    bind_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    config.bind = [f"{bind_host}:{port}"]
+    config.graceful_timeout = graceful_timeout
+    config.accesslog = "-" if access_log else None
+    config.errorlog = None  # trio-adk logs through the "trio_adk.server" logger
+    return config
+
+
+async def serve(server: ApiServer, *, host: str = "127.0.0.1", port: int = 8000,
+                shutdown_trigger: Callable[..., Awaitable[None]] | None = None,
+                graceful_timeout: float = 5.0, access_log: bool = False,
+                task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
+    """Serve ``server.app`` on ``host:port`` (port 0: any free port) until stopped.
+
+    Use ``await nursery.start(serve, server, ...)``: it returns the bound URLs
+    (``["http://127.0.0.1:54321"]``) once the socket listens.  Stopping:
+
+    * ``shutdown_trigger`` returning stops accepting connections, gives requests in flight
+      up to ``graceful_timeout`` seconds, then cancels them and returns;
+    * cancelling ``serve`` (Ctrl-C in the CLI) cancels every request at once: each
+      request's run is cancelled and its cleanup awaited before ``serve`` returns.
+
+    ``serve`` does not close ``server``: the caller does (``async with server:`` around
+    it), after ``serve`` returned, so runners close once no request uses them.
+    """
+    config = _config(host, port, graceful_timeout=graceful_timeout, access_log=access_log)
+    await hypercorn_serve(server.app, config,  # type: ignore[arg-type]
+                          shutdown_trigger=shutdown_trigger, task_status=task_status)
