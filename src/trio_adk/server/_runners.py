@@ -58,9 +58,16 @@ class RunnerPool:
         :class:`AppLoadError`.  Cancellation waits for the import to finish (an import
         cannot be interrupted), then raises.
         """
+        from trio_adk.apps import AgentLoadError, AgentNotFoundError
+
         try:
             agent: object = await trio.to_thread.run_sync(self._loader.load_agent, app_name)
-        except ValueError as exc:
+        except AgentNotFoundError as exc:
+            raise AppNotFoundError(str(exc)) from exc
+        except AgentLoadError as exc:  # the app's code failed: details in the log only
+            _log.error("Failed to load agent %s: %s", app_name, exc, exc_info=exc.__cause__)
+            raise AppLoadError("Failed to load agent") from exc
+        except ValueError as exc:  # another loader's "no such app"
             raise AppNotFoundError(str(exc)) from exc
         except Exception as exc:
             _log.exception("Failed to load agent %s", app_name)
