@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import click
 
+from trio_adk.cli._api_server_command import api_server
 from trio_adk.cli._demo_command import demo
 from trio_adk.cli._options import debug_option
 from trio_adk.cli._running import EXIT_INTERRUPTED
@@ -31,6 +32,7 @@ def cli() -> None:
     """
 
 
+cli.add_command(api_server)
 cli.add_command(demo)
 
 
