@@ -10,6 +10,7 @@ import click
 from trio_adk.cli._api_server_command import api_server
 from trio_adk.cli._demo_command import demo
 from trio_adk.cli._options import debug_option
+from trio_adk.cli._run_command import run
 from trio_adk.cli._running import EXIT_INTERRUPTED
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -34,6 +35,7 @@ def cli() -> None:
 
 cli.add_command(api_server)
 cli.add_command(demo)
+cli.add_command(run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
