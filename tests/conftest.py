@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 
@@ -15,6 +16,19 @@ from trio_adk._run import ACTIVE_RUNS
 def _live_threads() -> set[threading.Thread]:
     # trio keeps idle worker threads in a cache ("Trio thread N"); they are reused, not leaked.
     return {t for t in threading.enumerate() if not t.name.startswith("Trio thread")}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Programs the tests start (the demo keeps its history under XDG_DATA_HOME) write
+    into a temporary directory, never the user's home."""
+    saved = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("data-home"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = saved
 
 
 @pytest.fixture(autouse=True)

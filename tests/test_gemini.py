@@ -949,3 +949,23 @@ def test_demo_console_script() -> None:
                             capture_output=True, text=True, timeout=120)
     assert 0 == result.returncode, result.stderr
     check_demo_transcript(result.stdout)
+
+
+@pytest.mark.slow
+def test_the_demo_keeps_its_history_across_runs(tmp_path: Path) -> None:
+    """``trio-adk demo`` keeps its sessions in a SQLite file by default: the second run
+    finds the first (12 events: three turns); ``--no-history`` keeps nothing."""
+    env = {**offline_env(), "XDG_DATA_HOME": str(tmp_path)}
+    outputs = []
+    for args in ([], [], ["--no-history"]):
+        result = subprocess.run([sys.executable, "-m", "trio_adk", "demo", *args], cwd=ROOT,
+                                env=env, capture_output=True, text=True, timeout=120)
+        assert 0 == result.returncode, result.stderr
+        check_demo_transcript(result.stdout)
+        outputs.append(result.stdout.splitlines()[1])
+    db = tmp_path / "trio-adk" / "demo" / "session.db"
+    assert outputs[0] == f"history: kept in {db}; this is the first run (--no-history keeps " \
+                         "nothing)."
+    assert outputs[1].startswith(f"history: {db} holds 1 earlier run(s) of this demo;")
+    assert outputs[1].endswith("with 12 events. This run adds one.")
+    assert not outputs[2].startswith("history:")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import sys
 from contextlib import aclosing
+from pathlib import Path
 from typing import Any, TextIO
 
 import attrs
@@ -14,7 +16,7 @@ from google.genai import types
 from trio_adk import Agent, Runner
 from trio_adk.agents import RunConfig, StreamingMode
 from trio_adk.events import Event
-from trio_adk.sessions import InMemorySessionService
+from trio_adk.sessions import BaseSessionService, InMemorySessionService
 
 MODEL = "gemini-2.0-flash"
 APP = "trio_adk_demo"
@@ -157,9 +159,20 @@ def _print_event(event: Event, out: TextIO, streaming: dict[str, bool]) -> None:
     out.flush()
 
 
-async def run_demo(out: TextIO = sys.stdout, *, base_url: str | None = None) -> None:
+def default_history_path() -> Path:
+    """Where ``trio-adk demo`` keeps its sessions: ``$XDG_DATA_HOME/trio-adk/demo/
+    session.db`` (``~/.local/share/...`` when ``XDG_DATA_HOME`` is unset)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "trio-adk" / "demo" / "session.db"
+
+
+async def run_demo(out: TextIO = sys.stdout, *, base_url: str | None = None,
+                   history: Path | None = None) -> None:
     """Run the demo turns, streaming events to ``out``, against the server
     :func:`choose_target` picks (the API key, if set, goes to a ``base_url`` server too).
+
+    With ``history``, sessions are kept in that SQLite file (ADK's format) and the demo
+    says how many earlier runs it holds; without, in memory.
 
     Errors of the model calls propagate (wrapped in exception groups by the nurseries).
     Cancellation stops the turn in flight and closes the runner (and the offline fake server)
@@ -169,11 +182,11 @@ async def run_demo(out: TextIO = sys.stdout, *, base_url: str | None = None) -> 
     if target.url is not None:
         out.write(f"trio-adk demo: using the Gemini-compatible server at {target.url}.\n")
         out.flush()
-        await _conversation(build_agent(_gemini(target.url)), out)
+        await _conversation(build_agent(_gemini(target.url)), out, history)
     elif target.real_gemini:
         out.write(f"trio-adk demo: talking to the real Gemini API ({MODEL}).\n")
         out.flush()
-        await _conversation(build_agent(MODEL), out)
+        await _conversation(build_agent(MODEL), out, history)
     else:
         from trio_adk.testing import FakeGeminiServer
 
@@ -181,7 +194,7 @@ async def run_demo(out: TextIO = sys.stdout, *, base_url: str | None = None) -> 
             out.write("trio-adk demo: no GOOGLE_API_KEY is set, so this runs offline against "
                       f"a fake Gemini server started on {server.base_url}.\n")
             out.flush()
-            await _conversation(build_agent(_gemini(server.base_url)), out)
+            await _conversation(build_agent(_gemini(server.base_url)), out, history)
 
 
 def _gemini(base_url: str) -> Any:
@@ -190,8 +203,43 @@ def _gemini(base_url: str) -> Any:
     return Gemini(model=MODEL, base_url=base_url)
 
 
-async def _conversation(agent: Agent, out: TextIO) -> None:
-    service = InMemorySessionService()
+async def _conversation(agent: Agent, out: TextIO, history: Path | None) -> None:
+    service: BaseSessionService
+    if history is None:
+        service = InMemorySessionService()
+    else:
+        from trio_adk.sessions import SqliteSessionService
+
+        await trio.to_thread.run_sync(
+            lambda: history.parent.mkdir(parents=True, exist_ok=True))
+        service = SqliteSessionService(history)
+    try:
+        if history is not None:
+            await _say_history(service, history, out)
+        await _turns(agent, service, out)
+    finally:
+        with trio.CancelScope(shield=True):
+            await service.close()
+
+
+async def _say_history(service: BaseSessionService, path: Path, out: TextIO) -> None:
+    earlier = (await service.list_sessions(app_name=APP, user_id="demo_user")).sessions
+    if not earlier:
+        out.write(f"history: kept in {path}; this is the first run (--no-history keeps "
+                  "nothing).\n")
+    else:
+        last = earlier[-1]  # oldest update first
+        stored = await service.get_session(app_name=APP, user_id="demo_user",
+                                           session_id=last.id)
+        when = datetime.datetime.fromtimestamp(last.last_update_time, datetime.UTC)
+        count = len(stored.events) if stored is not None else 0
+        out.write(f"history: {path} holds {len(earlier)} earlier run(s) of this demo; the "
+                  f"last ended {when:%Y-%m-%d %H:%M} UTC with {count} events. This run adds "
+                  "one.\n")
+    out.flush()
+
+
+async def _turns(agent: Agent, service: BaseSessionService, out: TextIO) -> None:
     session = await service.create_session(app_name=APP, user_id="demo_user")
     spinner = _Spinner(out)
     config = RunConfig(streaming_mode=StreamingMode.SSE)

@@ -212,7 +212,8 @@ class Runner:
                 artifact_service = InMemoryArtifactService()
             if memory_service is None:
                 memory_service = InMemoryMemoryService()
-        assert session_service is not None
+        assert session_service is not None and not isinstance(session_service, str)
+        assert not isinstance(artifact_service, str) and not isinstance(memory_service, str)
         self.app_name = app_name
         self.agent = root
         self.artifact_service = artifact_service

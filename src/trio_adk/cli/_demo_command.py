@@ -30,9 +30,14 @@ def _model_server(base_url: str | None) -> ModelServer:
               help="Play a scripted voice conversation over the Live API (run_live) instead.")
 @click.option("--base-url", metavar="URL",
               help="Talk to this Gemini-compatible server (default: GOOGLE_GEMINI_BASE_URL).")
+@click.option("--history", "history", metavar="PATH", type=click.Path(dir_okay=False),
+              help="The SQLite file (ADK's format) that keeps the demo's sessions "
+                   "(default: $XDG_DATA_HOME/trio-adk/demo/session.db).")
+@click.option("--no-history", is_flag=True, help="Keep the sessions in memory only.")
 @debug_option
 @click.pass_context
-def demo(ctx: click.Context, live: bool, base_url: str | None) -> None:
+def demo(ctx: click.Context, live: bool, base_url: str | None, history: str | None,
+         no_history: bool) -> None:
     """Run a small multi-agent app for a few turns and print its events as they stream.
 
     The app is a concierge with two tools and a travel planner it hands over to. With --live
@@ -43,12 +48,20 @@ def demo(ctx: click.Context, live: bool, base_url: str | None) -> None:
     if one is set); else to the real Gemini API if GOOGLE_API_KEY (or GEMINI_API_KEY) is set;
     else to a fake Gemini server started in-process, so the demo runs offline.
 
+    The sessions are kept across runs in a SQLite file (--history, --no-history), so each
+    run says how many earlier ones it finds.
+
     Ctrl-C stops the demo cleanly (exit status 130).
     """
-    from trio_adk._demo import run_demo
+    from pathlib import Path
+
+    from trio_adk._demo import default_history_path, run_demo
     from trio_adk._demo_live import run_live_demo
 
-    body = run_live_demo if live else run_demo
-    status = run_command(partial(body, sys.stdout, base_url=base_url),
-                         server=_model_server(base_url), debug=debug_enabled(ctx))
+    if live:
+        body = partial(run_live_demo, sys.stdout, base_url=base_url)
+    else:
+        path = None if no_history else Path(history) if history else default_history_path()
+        body = partial(run_demo, sys.stdout, base_url=base_url, history=path)
+    status = run_command(body, server=_model_server(base_url), debug=debug_enabled(ctx))
     ctx.exit(status)
