@@ -3,7 +3,6 @@ attributes, recorded by the SDK's in-memory exporter and metric reader."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,19 +27,18 @@ _READER = InMemoryMetricReader()
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _providers() -> Iterator[None]:
+def _providers() -> None:
     """The SDK behind the API, once per process (OpenTelemetry allows one global set)."""
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
     trace.set_tracer_provider(provider)
     metrics.set_meter_provider(MeterProvider(metric_readers=[_READER]))
-    yield
 
 
 @pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
+def spans() -> InMemorySpanExporter:
     _EXPORTER.clear()
-    yield _EXPORTER
+    return _EXPORTER
 
 
 def by_name(exporter: InMemorySpanExporter) -> dict[str, ReadableSpan]:
