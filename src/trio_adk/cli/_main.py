@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import click
 
 from trio_adk.cli._api_server_command import api_server
+from trio_adk.cli._create_command import create
 from trio_adk.cli._demo_command import demo
 from trio_adk.cli._options import debug_option
 from trio_adk.cli._run_command import run
@@ -34,6 +35,7 @@ def cli() -> None:
 
 
 cli.add_command(api_server)
+cli.add_command(create)
 cli.add_command(demo)
 cli.add_command(run)
 
