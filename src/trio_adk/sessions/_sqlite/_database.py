@@ -7,9 +7,11 @@
   snapshot while the writer writes.  A ``:memory:`` database has only the writer.
 * Cancellation: every call runs in ``trio.to_thread.run_sync`` (never abandoned) with a
   watcher task that, when the trio side is cancelled, flags the call and calls the
-  connection's ``interrupt()``.  SQLite's own busy wait cannot be interrupted, so the
-  connections wait at most ``_BUSY_SLICE`` inside SQLite and the worker retries until
-  the service's ``busy_timeout``, looking at the flag between tries.  A cancelled call
+  connection's ``interrupt()``; a progress handler stops statements that start after
+  the flag was set (``interrupt()`` misses those).  SQLite's own busy wait cannot be
+  interrupted, so the connections wait at most ``_BUSY_SLICE`` inside SQLite and the
+  worker retries until the service's ``busy_timeout``, looking at the flag between
+  tries.  A cancelled call
   rolls back and raises ``trio.Cancelled``; one that had already committed returns.
 * Driver errors become ``StorageError`` naming the file and what went wrong.
 """
@@ -42,6 +44,7 @@ T = TypeVar("T")
 _BUSY_SLICE = 0.05  # seconds SQLite waits on a lock before the worker looks at the flag
 _LOCK_POLL = 0.02  # seconds between looks at the flag while waiting for the write lock
 _MAX_IDLE_READERS = 4
+_PROGRESS_STEPS = 1000  # SQLite VM steps between looks at the cancellation flag
 
 _BUSY = 5
 _READONLY = 8
@@ -71,10 +74,18 @@ class _Job:
             if self.cancelled:
                 raise _Cancelled
             self._conn = conn
+        # interrupt() only stops a statement already running; this stops one that
+        # starts after the cancellation (SQLite calls it every _PROGRESS_STEPS steps).
+        conn.set_progress_handler(self._is_cancelled, _PROGRESS_STEPS)
 
     def detach(self) -> None:
         with self._lock:
-            self._conn = None
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.set_progress_handler(None, 0)
+
+    def _is_cancelled(self) -> bool:
+        return self.cancelled
 
     def cancel(self) -> None:
         with self._lock:
@@ -118,6 +129,9 @@ class Database:
         self._layout: Layout | None = None
         self._read_only = False
         self._closed = False
+        # Times a call found the file locked by another connection and waited (tests
+        # use it to know a call is waiting; it only grows).
+        self.busy_waits = 0
 
     # -- trio side ------------------------------------------------------------------------
 
@@ -230,6 +244,8 @@ class Database:
             except sqlite3.OperationalError as exc:
                 if _code(exc) != _BUSY or time.monotonic() >= deadline:
                     raise
+            with self._state_lock:
+                self.busy_waits += 1
             if job.cancelled:
                 raise _Cancelled
 
