@@ -14,6 +14,12 @@ Needs the ``server`` extra: ``pip install 'trio-adk[server]'``.
 """
 
 from trio_adk.server._app import ApiServer as ApiServer
+from trio_adk.server._auth import Authenticator as Authenticator
+from trio_adk.server._auth import AuthError as AuthError
+from trio_adk.server._auth import BearerAuth as BearerAuth
+from trio_adk.server._auth import Caller as Caller
+from trio_adk.server._auth import HeaderAuth as HeaderAuth
+from trio_adk.server._drain import DrainReport as DrainReport
 from trio_adk.server._loader import AgentLoaderLike as AgentLoaderLike
 from trio_adk.server._serve import serve as serve
 from trio_adk.server._services import PerAppArtifactService as PerAppArtifactService
@@ -25,6 +31,12 @@ from trio_adk.server._services import build_services as build_services
 __all__ = [
     "AgentLoaderLike",
     "ApiServer",
+    "AuthError",
+    "Authenticator",
+    "BearerAuth",
+    "Caller",
+    "DrainReport",
+    "HeaderAuth",
     "PerAppArtifactService",
     "PerAppSessionService",
     "Services",

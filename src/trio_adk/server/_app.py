@@ -34,6 +34,8 @@ from trio_adk.agents._run_config import RunConfig, StreamingMode
 from trio_adk.errors import AlreadyExistsError, SessionNotFoundError
 from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
+from trio_adk.server._auth import Authenticator, AuthError, AuthMiddleware, require_user
+from trio_adk.server._drain import Drain, DrainMiddleware, DrainReport
 from trio_adk.server._guard import DefaultAppMiddleware, OriginCheckMiddleware, OriginPolicy
 from trio_adk.server._live import live_run_config, serve_live
 from trio_adk.server._loader import AgentLoaderLike
@@ -189,13 +191,20 @@ class ApiServer:
             ``ADK_DEFAULT_APP_NAME`` environment variable).
         own_services: Close ``services`` in :meth:`aclose`.
         max_llm_calls: Cap on model calls per run (ADK's ``--max_llm_calls``).
+        auth: Who may call (``None``: anyone, as ADK; see ``trio_adk.server._auth``):
+            ``BearerAuth``, ``HeaderAuth`` or any :class:`Authenticator`.
+        strict_user: Bind the user of paths, run bodies and ``/run_live`` to the
+            authenticated caller (403 otherwise); needs ``auth``.
     """
 
     def __init__(self, *, agent_loader: AgentLoaderLike, services: Services,
                  allow_origins: tuple[str, ...] | list[str] = (),
                  bind_host: str | None = None, url_prefix: str | None = None,
                  auto_create_session: bool = False, default_app_name: str | None = None,
-                 own_services: bool = False, max_llm_calls: int | None = None) -> None:
+                 own_services: bool = False, max_llm_calls: int | None = None,
+                 auth: Authenticator | None = None, strict_user: bool = False) -> None:
+        if strict_user and auth is None:
+            raise ValueError("strict_user binds users to authenticated callers: pass auth too.")
         self.agent_loader = agent_loader
         self.services = services
         self.auto_create_session = auto_create_session
@@ -206,6 +215,10 @@ class ApiServer:
         self.policy = OriginPolicy.from_options(allow_origins, bind_host)
         self.runners = RunnerPool(agent_loader, services,
                                   auto_create_session=auto_create_session)
+        self.auth = auth
+        self.strict_user = strict_user
+        self.requests = Drain()
+        """The requests in flight (see :meth:`drain`)."""
         self._own_services = own_services
         self._closed = False
         self.app: FastAPI = self._build_app()
@@ -219,6 +232,23 @@ class ApiServer:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+    @property
+    def draining(self) -> bool:
+        """Whether :meth:`drain` was called (new requests are refused with 503)."""
+        return self.requests.draining
+
+    async def drain(self, grace: float = 30.0) -> DrainReport:
+        """Stop taking requests, let those in flight finish, then cancel the rest.
+
+        From now on new HTTP requests and WebSocket handshakes get 503.  Requests in flight
+        get up to ``grace`` seconds to end by themselves; then they are cancelled: each
+        run's cleanup is awaited (shielded, bounded), a request that had not answered gets
+        503 and a live socket is closed with 1001.  :func:`serve` calls this when its
+        ``shutdown_trigger`` fires; the server stays usable for :meth:`aclose` afterwards.
+        Cancelling ``drain`` stops its waiting; the refusal stays.
+        """
+        return await self.requests.drain(grace)
 
     async def aclose(self) -> None:
         """Close the runners (runs in flight cancelled, cleanup awaited), then the
@@ -262,11 +292,12 @@ class ApiServer:
         except (TypeError, ValueError) as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
 
-    def _resolve_run(self, req: RunAgentRequest) -> str:
+    def _resolve_run(self, req: RunAgentRequest, request: Request) -> str:
         app_name = req.app_name or self.default_app_name
         if not app_name:
             raise HTTPException(status_code=400, detail=_NO_APP_NAME)
         _ids(app_name=app_name, user_id=req.user_id, session_id=req.session_id)
+        require_user(request.scope, req.user_id)
         if req.invocation_id is not None:
             raise HTTPException(status_code=501, detail=(
                 "invocationId (resuming an invocation) is not supported by trio-adk yet; "
@@ -296,6 +327,8 @@ class ApiServer:
                 prefix = "/" + prefix
             root_path = prefix.rstrip("/")
         app = FastAPI(title="trio-adk", version=_version(), root_path=root_path)
+        if self.auth is not None:
+            app.add_middleware(AuthMiddleware, auth=self.auth, strict=self.strict_user)
         if self.policy.configured:
             app.add_middleware(CORSMiddleware, allow_origins=list(self.policy.literal),
                                allow_origin_regex=self.policy.cors_regex,
@@ -303,6 +336,13 @@ class ApiServer:
                                allow_headers=["*"])
         app.add_middleware(OriginCheckMiddleware, policy=self.policy)
         app.add_middleware(DefaultAppMiddleware, default_app_name=self.default_app_name)
+        app.add_middleware(DrainMiddleware, drain=self.requests)
+
+        @app.exception_handler(AuthError)
+        async def refused(request: Request, exc: AuthError) -> JSONResponse:
+            headers = ({"WWW-Authenticate": exc.challenge}
+                       if exc.status == 401 and exc.challenge else None)
+            return JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=headers)
 
         @app.exception_handler(UnknownAppError)
         async def unknown_app(request: Request, exc: UnknownAppError) -> JSONResponse:
@@ -564,7 +604,7 @@ class ApiServer:
         async def run(req: RunAgentRequest, request: Request) -> Response:
             """Run to the end and answer with every event; a client that disconnects
             cancels the run (its cleanup awaited) and gets 499."""
-            app_name = self._resolve_run(req)
+            app_name = self._resolve_run(req, request)
             runner = await self.runner(app_name)
             fields: dict[str, Any] = {}
             if req.custom_metadata:
@@ -587,9 +627,11 @@ class ApiServer:
             return JSONResponse(events)
 
         @app.post("/run_sse")
-        async def run_sse(req: RunAgentRequest) -> Response:
-            """Stream the run's events as Server-Sent Events (see ``EventStream``)."""
-            app_name = self._resolve_run(req)
+        async def run_sse(req: RunAgentRequest, request: Request,
+                          typed_events: bool = Query(default=False)) -> Response:
+            """Stream the run's events as Server-Sent Events (see ``EventStream``);
+            ``?typed_events=true`` adds the ``event: end`` / ``event: error`` frames."""
+            app_name = self._resolve_run(req, request)
             runner = await self.runner(app_name)
             fields: dict[str, Any] = {
                 "streaming_mode": StreamingMode.SSE if req.streaming else StreamingMode.NONE}
@@ -604,7 +646,8 @@ class ApiServer:
                     raise HTTPException(status_code=404,
                                         detail=f"Session not found: {req.session_id}")
             return EventStream(lambda: self._run_events(runner, req, run_config),
-                               split_artifacts=not req.function_call_event_id)
+                               split_artifacts=not req.function_call_event_id,
+                               typed=typed_events)
 
         @app.websocket("/run_live")
         async def run_live(websocket: WebSocket) -> None:

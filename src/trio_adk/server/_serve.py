@@ -26,15 +26,19 @@ def _config(host: str, port: int, *, graceful_timeout: float, access_log: bool) 
 
 async def serve(server: ApiServer, *, host: str = "127.0.0.1", port: int = 8000,
                 shutdown_trigger: Callable[..., Awaitable[None]] | None = None,
-                graceful_timeout: float = 5.0, access_log: bool = False,
+                drain_timeout: float = 30.0, graceful_timeout: float = 5.0,
+                access_log: bool = False,
                 task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
     """Serve ``server.app`` on ``host:port`` (port 0: any free port) until stopped.
 
     Use ``await nursery.start(serve, server, ...)``: it returns the bound URLs
     (``["http://127.0.0.1:54321"]``) once the socket listens.  Stopping:
 
-    * ``shutdown_trigger`` returning stops accepting connections, gives requests in flight
-      up to ``graceful_timeout`` seconds, then cancels them and returns;
+    * ``shutdown_trigger`` returning drains the server (:meth:`ApiServer.drain`): new
+      requests get 503, requests in flight get up to ``drain_timeout`` seconds to finish,
+      then are cancelled (cleanup awaited; live sockets closed with 1001); then the listener
+      closes and idle connections get up to ``graceful_timeout`` seconds before ``serve``
+      returns;
     * cancelling ``serve`` (Ctrl-C in the CLI) cancels every request at once: each
       request's run is cancelled and its cleanup awaited before ``serve`` returns.
 
@@ -42,5 +46,13 @@ async def serve(server: ApiServer, *, host: str = "127.0.0.1", port: int = 8000,
     it), after ``serve`` returned, so runners close once no request uses them.
     """
     config = _config(host, port, graceful_timeout=graceful_timeout, access_log=access_log)
+    trigger = None
+    if shutdown_trigger is not None:
+        stop = shutdown_trigger
+
+        async def trigger() -> None:
+            await stop()
+            await server.drain(drain_timeout)
+
     await hypercorn_serve(server.app, config,  # type: ignore[arg-type]
-                          shutdown_trigger=shutdown_trigger, task_status=task_status)
+                          shutdown_trigger=trigger, task_status=task_status)

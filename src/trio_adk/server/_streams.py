@@ -25,11 +25,14 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from trio_adk.events._event import Event
-from trio_adk.server._wire import sse_error_frame, sse_frames
+from trio_adk.server._wire import sse_error_frame, sse_frames, typed_end_frame, typed_error_frame
 
 _log = logging.getLogger("trio_adk.server")
 
 T = TypeVar("T")
+
+FINAL_FRAME_TIMEOUT = 1.0
+"""Seconds a cancelled typed stream may take to send its last ``event: error`` frame."""
 
 
 @attrs.define
@@ -84,36 +87,58 @@ class EventStream(Response):
     speed.  An error after the 200 is sent as ADK's in-stream error frame and ends the
     stream.  A client disconnect cancels the run and awaits its cleanup (see the module
     docstring for what stays persisted).
+
+    ``typed=True`` (the request's ``?typed_events=true``) keeps the event frames and ends
+    every stream with exactly one typed frame: ``event: end`` (``{"events": n}``) when the
+    run finished, ``event: error`` (``{"type", "message"}``) instead of ADK's error frame
+    when it failed, and ``event: error`` of type ``Cancelled`` when the server cancelled
+    the run (a drain that ran out of time, a shutdown); that last frame is sent shielded
+    and bounded (:data:`FINAL_FRAME_TIMEOUT`) and the cancellation goes on.
     """
 
     media_type = "text/event-stream"
 
-    def __init__(self, open_run: Callable[[], Any], *, split_artifacts: bool) -> None:
+    def __init__(self, open_run: Callable[[], Any], *, split_artifacts: bool,
+                 typed: bool = False) -> None:
         super().__init__(content=None, status_code=200, media_type=self.media_type)
         self._open_run = open_run
         self._split_artifacts = split_artifacts
+        self._typed = typed
+        self._sent = 0
         self.raw_headers = [h for h in self.raw_headers if h[0] != b"content-length"]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code,
                     "headers": self.raw_headers})
 
-        async def stream() -> None:
+        async def stream() -> bytes:
             try:
                 async with aclosing(self._open_run()) as events:
                     async for event in events:
                         await self._send_event(send, event)
             except Exception as exc:
                 _log.exception("Error in the /run_sse stream")
-                await send({"type": "http.response.body", "body": sse_error_frame(exc),
-                            "more_body": True})
+                if self._typed:
+                    return typed_error_frame(type(exc).__name__, str(exc))
+                return sse_error_frame(exc)
+            return typed_end_frame(self._sent) if self._typed else b""
 
-        _, gone = await until_disconnect(receive, stream)
+        try:
+            last, gone = await until_disconnect(receive, stream)
+        except trio.Cancelled:
+            if self._typed:
+                with trio.CancelScope(shield=True), trio.move_on_after(FINAL_FRAME_TIMEOUT):
+                    await send({"type": "http.response.body", "more_body": False,
+                                "body": typed_error_frame(
+                                    "Cancelled", "The server cancelled the run (shutting "
+                                    "down).")})
+            raise
         if gone.happened:
             _log.info("Client disconnected: /run_sse run cancelled.")
             return
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await send({"type": "http.response.body", "body": last or b"", "more_body": False})
 
     async def _send_event(self, send: Send, event: Event) -> None:
         for frame in sse_frames(event, split_artifacts=self._split_artifacts):
             await send({"type": "http.response.body", "body": frame, "more_body": True})
+        self._sent += 1

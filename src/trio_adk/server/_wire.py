@@ -141,3 +141,16 @@ def sse_error_frame(exc: BaseException) -> bytes:
     details = {"error_type": name, "error_message": str(exc), "timestamp": time.time()}
     body = json.dumps({"error": f"{name}: {exc}", "error_details": details})
     return f"data: {body}\n\n".encode()
+
+
+def typed_error_frame(kind: str, message: str) -> bytes:
+    """The opt-in (``?typed_events=true``) error frame: ``event: error`` with
+    ``{"type": ..., "message": ...}``, the last frame of a failed or cancelled run."""
+    body = compact({"type": kind, "message": message})
+    return f"event: error\ndata: {body}\n\n".encode()
+
+
+def typed_end_frame(events: int) -> bytes:
+    """The opt-in end-of-run frame: ``event: end`` with ``{"events": <events sent>}``, the
+    last frame of a run that finished."""
+    return f"event: end\ndata: {compact({'events': events})}\n\n".encode()
