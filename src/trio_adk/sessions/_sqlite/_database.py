@@ -260,6 +260,8 @@ class Database:
         try:
             job.attach(conn)
             try:
+                # Refuse a layout we cannot use before changing anything in the file.
+                self._retrying(job, lambda: detect_layout(conn, self.path))
                 if not self.memory:
                     self._retrying(job, lambda: conn.execute("PRAGMA journal_mode = WAL"))
                 conn.execute(f"PRAGMA synchronous = {self._synchronous}")
