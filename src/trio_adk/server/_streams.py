@@ -125,7 +125,7 @@ class EventStream(Response):
 
         try:
             last, gone = await until_disconnect(receive, stream)
-        except trio.Cancelled:
+        except* trio.Cancelled:  # the server's cancellation (a client leaving is caught)
             if self._typed:
                 with trio.CancelScope(shield=True), trio.move_on_after(FINAL_FRAME_TIMEOUT):
                     await send({"type": "http.response.body", "more_body": False,
