@@ -98,10 +98,12 @@ async def api_server(tmp_path: Path, *options: str) -> AsyncIterator[Server]:
             nursery.start_soon(collect)
             yield Server(process, url, gate, stderr)
     finally:
-        if process.returncode is None:
-            process.kill()
-            with trio.CancelScope(shield=True):
+        with trio.CancelScope(shield=True):
+            if process.returncode is None:
+                process.kill()
                 await process.wait()
+            if process.stderr is not None:
+                await process.stderr.aclose()
 
 
 async def _until_exists(path: Path) -> None:
