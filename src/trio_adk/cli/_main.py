@@ -13,6 +13,7 @@ from trio_adk.cli._demo_command import demo
 from trio_adk.cli._options import debug_option
 from trio_adk.cli._run_command import run
 from trio_adk.cli._running import EXIT_INTERRUPTED
+from trio_adk.cli._web_command import web
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -38,6 +39,7 @@ cli.add_command(api_server)
 cli.add_command(create)
 cli.add_command(demo)
 cli.add_command(run)
+cli.add_command(web)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
