@@ -178,9 +178,10 @@ async def test_cancelled_runaway_read_is_interrupted(db: Path) -> None:
     runaway = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
                "SELECT count(*) FROM n")
     started = trio.Event()
+    token = trio.lowlevel.current_trio_token()
 
     def run(conn: sqlite3.Connection, layout: object) -> object:
-        trio.from_thread.run_sync(started.set)
+        trio.from_thread.run_sync(started.set, trio_token=token)
         return conn.execute(runaway).fetchone()
 
     try:

@@ -224,3 +224,23 @@ async def test_unknown_schema_version_is_refused(tmp_path: Path) -> None:
             await service.get_user_state(app_name=APP, user_id=USER)
     finally:
         await service.close()
+
+
+async def test_reloads_reuse_decoded_events_but_never_stale_ones(tmp_path: Path) -> None:
+    """A reload gives the same (read-only, shared) Event objects for unchanged rows, and
+    a row written again with other content (same event id) is decoded anew."""
+    service = SqliteSessionService(tmp_path / "s.db")
+    try:
+        session = await service.create_session(app_name=APP, user_id=USER, session_id="s")
+        first = event(text="one")
+        await service.append_event(session, first)
+        loaded = await fetch(service, "s")
+        assert loaded.events[0] is (await fetch(service, "s")).events[0]
+        await service.delete_session(app_name=APP, user_id=USER, session_id="s")
+        session = await service.create_session(app_name=APP, user_id=USER, session_id="s")
+        again = event(text="two")
+        again.id = first.id
+        await service.append_event(session, again)
+        assert [again] == (await fetch(service, "s")).events
+    finally:
+        await service.close()

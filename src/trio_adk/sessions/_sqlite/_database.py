@@ -5,19 +5,23 @@
   then ``BEGIN IMMEDIATE``; the transaction commits or rolls back as a whole.
 * Reader connections for reads (a small idle pool): WAL lets them read a consistent
   snapshot while the writer writes.  A ``:memory:`` database has only the writer.
-* Cancellation: every call runs in ``trio.to_thread.run_sync`` (never abandoned) with a
-  watcher task that, when the trio side is cancelled, flags the call and calls the
-  connection's ``interrupt()``; a progress handler stops statements that start after
-  the flag was set (``interrupt()`` misses those).  SQLite's own busy wait cannot be
-  interrupted, so the connections wait at most ``_BUSY_SLICE`` inside SQLite and the
-  worker retries until the service's ``busy_timeout``, looking at the flag between
-  tries.  A cancelled call
+* Threads and cancellation: every call runs in one of trio's cached worker threads
+  (``trio.lowlevel.start_thread_soon``, under the run's default thread limiter, as
+  ``trio.to_thread.run_sync`` does) and the caller always waits for it, never abandoning
+  it.  The wait's abort hook is the watcher: when the trio side is cancelled it flags
+  the call and calls the connection's ``interrupt()``; a progress handler stops
+  statements that start after the flag was set (``interrupt()`` misses those).  (The
+  hook replaces a watcher task in a nursery: same behaviour, half the overhead per
+  call.)  SQLite's own busy wait cannot be interrupted, so the connections wait at most
+  ``_BUSY_SLICE`` inside SQLite and the worker retries until the service's
+  ``busy_timeout``, looking at the flag between tries.  A cancelled call
   rolls back and raises ``trio.Cancelled``; one that had already committed returns.
 * Driver errors become ``StorageError`` naming the file and what went wrong.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 import threading
@@ -163,20 +167,22 @@ class Database:
 
     async def _call(self, what: str, work: Callable[[_Job], T]) -> T:
         job = _Job()
+        async with trio.to_thread.current_default_thread_limiter():
+            task = trio.lowlevel.current_task()
+            token = trio.lowlevel.current_trio_token()
 
-        async def watch() -> None:
-            try:
-                await trio.sleep_forever()
-            except trio.Cancelled:
-                # The caller was cancelled, or the call finished: either way stop the
-                # worker if it is still running.  Not re-raised: the call's own result
-                # (done, or interrupted) decides what the caller sees.
+            def deliver(done: outcome.Outcome[outcome.Outcome[T]]) -> None:
+                token.run_sync_soon(trio.lowlevel.reschedule, task, done)
+
+            def abort(_: trio.lowlevel.RaiseCancelT) -> trio.lowlevel.Abort:
+                # The caller is cancelled: stop the worker, then keep waiting for it (a
+                # thread is never abandoned).  Its result decides what the caller sees.
                 job.cancel()
+                return trio.lowlevel.Abort.FAILED
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(watch)
-            result = await trio.to_thread.run_sync(outcome.capture, work, job)
-            nursery.cancel_scope.cancel()
+            trio.lowlevel.start_thread_soon(functools.partial(outcome.capture, work, job),
+                                            deliver)
+            result: outcome.Outcome[T] = await trio.lowlevel.wait_task_rescheduled(abort)
         if isinstance(result, outcome.Error):
             error = result.error
             if isinstance(error, _Cancelled) or (

@@ -23,6 +23,7 @@ from trio_adk.errors import (
 from trio_adk.events._event import Event
 from trio_adk.sessions._base import BaseSessionService
 from trio_adk.sessions._session import GetSessionConfig, ListSessionsResponse, Session
+from trio_adk.sessions._sqlite._cache import EventCache
 from trio_adk.sessions._sqlite._claims import file_claim, lock_dir_for
 from trio_adk.sessions._sqlite._database import Database
 from trio_adk.sessions._sqlite._layout import V1, Layout
@@ -39,6 +40,7 @@ _Key = tuple[str, str, str]
 _SYNCHRONOUS = ("normal", "full")
 _IN_CHUNK = 500  # user ids per IN (...) when merging user state into a listed page
 _MAX_BATCH = 10_000
+_CACHE_BYTES = 32 << 20  # stored event text whose decoded events are kept for reloads
 
 
 class SqliteSessionService(BaseSessionService):
@@ -100,6 +102,7 @@ class SqliteSessionService(BaseSessionService):
         self._db = Database(path=path, target=target, uri=uri, memory=memory,
                             synchronous=synchronous.lower(), busy_timeout=timeout)
         self._lock_dir = None if memory else lock_dir_for(path)
+        self._events = EventCache(_CACHE_BYTES)
 
     def __repr__(self) -> str:
         return f"<SqliteSessionService {self.db_path!r}>"
@@ -188,7 +191,10 @@ class SqliteSessionService(BaseSessionService):
                 last = rows[0][0] if rows else None
             else:
                 last = _last_event_id(conn, layout, key)
-            events = [_event_from_row(layout, r, self.db_path) for r in reversed(rows)]
+            rows.reverse()
+            events = self._events.decode_all(
+                [(_cache_key(layout, row), index) for index, row in enumerate(rows)],
+                lambda index: _event_from_row(layout, rows[index], self.db_path))
             session = Session(
                 id=session_id, app_name=app_name, user_id=user_id,
                 state=merge_state(
@@ -318,28 +324,33 @@ class SqliteSessionService(BaseSessionService):
         copy_last = session.events[-1].id if session.events else None
 
         def append(conn: sqlite3.Connection, layout: Layout) -> tuple[str, float]:
-            row = conn.execute("SELECT update_time FROM sessions WHERE app_name = ? AND "
-                               "user_id = ? AND id = ?", key).fetchone()
+            row = conn.execute("SELECT update_time, state FROM sessions WHERE app_name = ? "
+                               "AND user_id = ? AND id = ?", key).fetchone()
             if row is None:
                 raise SessionNotFoundError(
                     f"Session not found: {session.id} (app {session.app_name!r}, user "
                     f"{session.user_id!r}) is not in {self.db_path}; it was deleted or "
                     "never created here. Create it first.")
-            last = _last_event_id(conn, layout, key)
-            if (marker != _marker(layout, row[0], last) if marker is not None
-                    else copy_last != last):
+            last = conn.execute(
+                f"SELECT id, timestamp FROM events WHERE app_name = ? AND user_id = ? AND "
+                f"session_id = ? ORDER BY timestamp DESC, {layout.tie} DESC LIMIT 1",
+                key).fetchone()
+            last_id = None if last is None else str(last[0])
+            if (marker != _marker(layout, row[0], last_id) if marker is not None
+                    else copy_last != last_id):
                 raise StaleSessionError(
                     f"Session {session.id} changed in storage since this copy was loaded "
                     "(another writer appended to it); nothing was stored. Load it again "
                     "with get_session() and retry.")
             stamp = layout.time_to_db(event.timestamp)
-            _upsert_state(conn, layout, "app_states", key[:1], scoped.app, stamp,
-                          self.db_path)
-            _upsert_state(conn, layout, "user_states", key[:2], scoped.user, stamp,
-                          self.db_path)
+            if scoped.app:
+                _upsert_state(conn, layout, "app_states", key[:1], scoped.app, stamp,
+                              self.db_path)
+            if scoped.user:
+                _upsert_state(conn, layout, "user_states", key[:2], scoped.user, stamp,
+                              self.db_path)
             if scoped.session:
-                current = _read_state(conn, "sessions", key, self.db_path,
-                                      key_columns=("app_name", "user_id", "id"))
+                current = _state(row[1], self.db_path)
                 current.update(scoped.session)
                 conn.execute("UPDATE sessions SET state = ?, update_time = ? WHERE "
                              "app_name = ? AND user_id = ? AND id = ?",
@@ -356,8 +367,19 @@ class SqliteSessionService(BaseSessionService):
                 raise AlreadyExistsError(
                     f"Event {event.id} is already stored in session {session.id}; give "
                     "each event a new id (Event() makes one).") from exc
-            return (_marker(layout, stamp, _last_event_id(conn, layout, key)),
-                    layout.time_from_db(stamp))
+            previous: Any = None if last is None else last[1]
+            stamp_value: Any = stamp
+            if last is None:
+                new_last: str | None = event.id
+            elif type(previous) is not type(stamp):  # an odd row: ask SQLite
+                new_last = _last_event_id(conn, layout, key)
+            elif previous != stamp:
+                new_last = last_id if previous > stamp_value else event.id
+            else:
+                # Equal times: Sqlite-JSON orders ties by rowid (the new row's is the
+                # largest), v1 by id.
+                new_last = last_id if layout is V1 and str(last[0]) > event.id else event.id
+            return _marker(layout, stamp, new_last), layout.time_from_db(stamp)
 
         new_marker, stored_time = await self._db.write("append_event", append)
         await super().append_event(session, event)
@@ -513,6 +535,11 @@ def _upsert_state(conn: sqlite3.Connection, layout: Layout, table: str, key: tup
         conn.execute(f"UPDATE {table} SET state = ?, update_time = ? WHERE {where}",
                      (text, stamp, *key))
     return state
+
+
+def _cache_key(layout: Layout, row: Any) -> Any:
+    """What decoding ``row`` depends on: its text, and in v1 its key columns too."""
+    return (row[3], row[0], row[1], row[2]) if layout is V1 else row[3]
 
 
 def _event_from_row(layout: Layout, row: Any, path: str) -> Event:
