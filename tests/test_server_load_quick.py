@@ -1,0 +1,34 @@
+"""The server load benchmark at a small size (50 clients, trio-adk only, in subprocesses):
+no run or request is left in flight, and nothing persisted that no client received (except,
+for a client that left, the one event being written as it left).  No timing is asserted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_server_load_quick(tmp_path: Path) -> None:
+    out = tmp_path / "load.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "server_load.py"), "--clients", "50",
+         "--runs", "2", "--disconnect", "0.3", "--no-adk", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert 0 == result.returncode, result.stdout + result.stderr
+    figures = json.loads(out.read_text())
+    ours = figures["results"]["trio-adk"]
+    assert 100 == ours["requests"]
+    assert 0 == ours["failed"]
+    assert ours["left"] > 0
+    assert {"active_runs": 0, "requests_in_flight": 0} == ours["stats_after"]
+    assert [] == ours["violations"]
+    assert ours["persisted_unreceived"] == ours["left_with_last_event_unread"]
+    assert [] == figures["failures"]
+    assert "trio-adk checks" in result.stdout
