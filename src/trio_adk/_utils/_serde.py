@@ -26,6 +26,9 @@ from typing import Any, TypeVar
 
 import attrs
 import pydantic
+from google.genai import types as genai_types
+
+from trio_adk._utils._fast_content import content_from_json
 
 T = TypeVar("T")
 
@@ -282,6 +285,8 @@ def _converter(tp: Any) -> Converter:
         return _collection_converter(tuple, item)
     if not isinstance(tp, type):
         return _identity  # Any, Literal, TypeVar, ...
+    if tp is genai_types.Content:
+        return content_from_json  # the same objects, without genai's per-model hook
     if issubclass(tp, pydantic.BaseModel):
         model = tp
         return lambda v: v if isinstance(v, model) else model.model_validate(v)
