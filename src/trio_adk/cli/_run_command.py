@@ -175,7 +175,6 @@ def run(ctx: click.Context, agent_dir: Path, query: str | None, jsonl: bool,
     that imports it) defining root_agent.  Its .env file (or the first one above it) is
     loaded first; variables already set win.
 
-    \b
     Without QUERY, it prompts "[user]: " and answers each line until "exit" or the end of
     input; with QUERY it answers once (the session id goes to stderr).  Each reply prints as
     "[author]: text", or with --jsonl as one JSON event per line.
