@@ -1,6 +1,7 @@
 """The server load benchmark at a small size (50 clients, trio-adk only, in subprocesses):
-no run or request is left in flight, and nothing persisted that no client received (except,
-for a client that left, the one event being written as it left).  No timing is asserted."""
+no run or request is left in flight, a client that stayed received every event its run
+persisted, and a client that left missed only a tail of them (what was handed to the
+connection after it closed it).  No timing is asserted."""
 
 from __future__ import annotations
 
@@ -29,6 +30,5 @@ def test_server_load_quick(tmp_path: Path) -> None:
     assert ours["left"] > 0
     assert {"active_runs": 0, "requests_in_flight": 0} == ours["stats_after"]
     assert [] == ours["violations"]
-    assert ours["persisted_unreceived"] == ours["left_with_last_event_unread"]
     assert [] == figures["failures"]
     assert "trio-adk checks" in result.stdout

@@ -10,6 +10,11 @@ services from ADK's command-line options.  ``trio-adk api_server`` puts them tog
                          bind_host="127.0.0.1") as server:
         await serve(server, host="127.0.0.1", port=8000)
 
+Beyond ADK: ``ApiServer(auth=BearerAuth(...) or HeaderAuth(), strict_user=True)`` (who may
+call, and users bound to callers), :meth:`ApiServer.drain` (what ``serve`` does when its
+shutdown trigger fires: 503 for new requests, runs in flight finish, then are cancelled),
+and ``POST /run_sse?typed_events=true`` (``event: end`` / ``event: error`` frames).
+
 Needs the ``server`` extra: ``pip install 'trio-adk[server]'``.
 """
 

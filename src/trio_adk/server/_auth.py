@@ -214,6 +214,13 @@ def require_user(scope: Scope, user_id: str) -> None:
                         status=403)
 
 
+def _route_path(scope: Scope) -> str:
+    """The request's path without the ``root_path`` it is mounted under."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root + "/") else path
+
+
 def path_user(path: str) -> str | None:
     """The ``{user_id}`` of an ``/apps/{app}/users/{user_id}/...`` path, if any."""
     found = _PATH_USER.search(path)
@@ -263,7 +270,7 @@ class AuthMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or (
                 scope["type"] == "http" and (scope.get("method") == "OPTIONS"
-                                            or scope.get("path") in self.public_paths)):
+                                            or _route_path(scope) in self.public_paths)):
             await self.app(scope, receive, send)
             return
         connection = HTTPConnection(scope)

@@ -11,7 +11,9 @@ client sees the upgrade rejected with 403), 1002 ``Session not found``, 1011 for
 Cancellation: the receiver, the sender and the run are one nursery.  A client that
 disconnects ends the receiver with ``WebSocketDisconnect``, which cancels the run; the
 run's cleanup (the model connection closed with 1001, shielded and bounded) is awaited
-before the handler returns.  A server shutdown cancels the nursery the same way.
+before the handler returns.  A server shutdown cancels the nursery the same way; so does a
+drain that runs out of time, after which the socket is closed with 1001 (going away, see
+``trio_adk.server._drain``), so the client knows to reconnect elsewhere.
 """
 
 from __future__ import annotations

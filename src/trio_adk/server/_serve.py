@@ -13,12 +13,17 @@ from trio_adk.server._app import ApiServer
 
 _log = logging.getLogger("trio_adk.server")
 
+BACKLOG = 2048
+"""Connections the kernel may queue before they are accepted (hypercorn's default, 100, resets
+clients when hundreds connect at once; uvicorn, under ADK, uses 2048)."""
+
 
 def _config(host: str, port: int, *, graceful_timeout: float, access_log: bool) -> Config:
     config = Config()
     bind_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
     config.bind = [f"{bind_host}:{port}"]
     config.graceful_timeout = graceful_timeout
+    config.backlog = BACKLOG
     config.accesslog = "-" if access_log else None
     config.errorlog = None  # trio-adk logs through the "trio_adk.server" logger
     return config

@@ -7,9 +7,13 @@ the runner's run is cancelled and its cleanup awaited before the handler returns
 Which events are persisted when a client disconnects: the runner persists a non-partial
 event exactly when it hands it to its consumer (pull semantics: the agent waits until
 the handler asks for the next event), so the session holds every event the handler took
-from the run, and nothing after.  Each taken event is written to the socket before the
-next is asked for; so everything persisted was sent, except at most the one event being
-written when the connection dropped.  Partial events are never persisted.
+from the run, and nothing after.  Each taken event is written to the connection before the
+next is asked for, and the handler yields to the disconnect watcher in between; so every
+persisted event was written to the connection before the server learned that the client
+had gone.  What the client itself missed is a tail of the run's events: those written
+after it closed the connection and before the server saw the close (a write that finds the
+connection gone, or the read of its end; a scheduling delay, longer on an overloaded
+server).  Partial events are never persisted.
 """
 
 from __future__ import annotations
@@ -116,6 +120,10 @@ class EventStream(Response):
                 async with aclosing(self._open_run()) as events:
                     async for event in events:
                         await self._send_event(send, event)
+                        # A write that found the connection gone queued http.disconnect:
+                        # let the watcher cancel us before the next event is taken (and
+                        # persisted).
+                        await trio.lowlevel.checkpoint()
             except Exception as exc:
                 _log.exception("Error in the /run_sse stream")
                 if self._typed:
