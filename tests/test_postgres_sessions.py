@@ -370,8 +370,8 @@ def test_urls_as_adk_users_write_them() -> None:
     with pytest.raises(UnsupportedDatabaseURLError, match="PostgreSQL") as caught:
         DatabaseSessionService("mysql+aiomysql://root:hunter2@h/db")
     assert "hunter2" not in str(caught.value)
-    with pytest.raises(UnsupportedDatabaseURLError, match="SqliteSessionService"):
-        DatabaseSessionService("sqlite+aiosqlite:///x.db")
+    with pytest.raises(TypeError, match="no keyword arguments for SQLite URLs"):
+        DatabaseSessionService("sqlite+aiosqlite:///x.db", pool_size=3)
     with pytest.raises(TypeError, match="pool_sizes"):
         DatabaseSessionService("postgresql://h/db", pool_sizes=3)
 

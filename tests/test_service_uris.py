@@ -115,3 +115,22 @@ async def test_a_runner_builds_services_from_uris_and_closes_them(tmp_path: Path
                    session_service=shared)
     await other.close()  # a service the caller passed in is the caller's to close
     assert await shared.list_sessions(app_name=APP, user_id=USER) is not None
+
+
+async def test_sqlite_uris_pick_adks_two_layouts(tmp_path: Path) -> None:
+    """``sqlite:///`` is ADK's SQLite service (its own layout); ``sqlite+aiosqlite:///``
+    is ADK's DatabaseSessionService (the SQLAlchemy v1 layout), for new files too."""
+    import sqlite3
+
+    from trio_adk.sessions import SqliteSessionService
+
+    registry = get_service_registry()
+    for scheme, has_metadata in (("sqlite", False), ("sqlite+aiosqlite", True)):
+        path = tmp_path / f"{scheme}.db"
+        service = registry.create_session_service(f"{scheme}:///{path}")
+        assert isinstance(service, SqliteSessionService)
+        await service.create_session(app_name=APP, user_id=USER)
+        await service.close()
+        with sqlite3.connect(path) as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        assert ("adk_internal_metadata" in tables) is has_metadata

@@ -137,3 +137,29 @@ async def test_adk_and_trio_adk_share_a_file(layout: str, tmp_path: Path) -> Non
         expected.add("adk_internal_metadata")
     assert expected == tables
     assert "trio_adk_sessions_by_app_time" in schema
+
+
+async def test_database_session_service_creates_adks_database_layout(tmp_path: Path) -> None:
+    """``DatabaseSessionService("sqlite+aiosqlite:///...")`` (ADK's usual SQLite URL) on
+    a new file creates the SQLAlchemy v1 layout ADK's service creates, which google-adk's
+    DatabaseSessionService then reads and extends."""
+    pytest.importorskip("psycopg", reason="DatabaseSessionService needs the postgres extra")
+    from trio_adk.sessions import DatabaseSessionService
+
+    path = tmp_path / "db.sqlite"
+    service = DatabaseSessionService(f"sqlite+aiosqlite:///{path}")
+    assert isinstance(service, SqliteSessionService)
+    try:
+        session = await service.create_session(app_name=APP, user_id=USER, session_id="t1",
+                                                state={"user:lang": "fr"})
+        await service.append_event(session, our_event("first"))
+    finally:
+        await service.close()
+    with sqlite3.connect(path) as conn:
+        assert [("schema_version", "1")] == conn.execute(
+            "SELECT key, value FROM adk_internal_metadata").fetchall()
+    read = await adk("v1", path, "read", "t1")
+    assert ours(session) == [comparable(e) for e in read["events"]]
+    assert "fr" == read["state"]["user:lang"]
+    extended = await adk("v1", path, "extend", "t1")
+    assert 2 == len(extended["events"])

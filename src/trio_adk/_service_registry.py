@@ -140,6 +140,17 @@ def _sqlite_sessions(uri: str, **_: Any) -> BaseSessionService:
     return service
 
 
+def _sqlalchemy_sqlite_sessions(uri: str, **_: Any) -> BaseSessionService:
+    """ADK hands ``sqlite+aiosqlite://`` to its DatabaseSessionService: the file is in
+    (or, when new, gets) that service's SQLAlchemy v1 layout."""
+    if _sqlite_path(uri) is None:
+        return _memory_sessions(uri)
+    factory = _backend("trio_adk.sessions.sqlite_session_service", "SqliteSessionService",
+                       "")
+    service: BaseSessionService = factory._in_adk_database_layout(uri)
+    return service
+
+
 def _database_sessions(uri: str, **kwargs: Any) -> BaseSessionService:
     factory = _backend("trio_adk.sessions.database_session_service",
                        "DatabaseSessionService", "postgres")
@@ -197,7 +208,8 @@ def _memory_memory(uri: str, **_: Any) -> BaseMemoryService:
 def _register_builtins(registry: ServiceRegistry) -> None:
     registry.register_session_service("memory", _memory_sessions)
     registry.register_session_service("sqlite", _sqlite_sessions)
-    for scheme in ("sqlite+aiosqlite", "postgresql", "postgres", "postgresql+asyncpg",
+    registry.register_session_service("sqlite+aiosqlite", _sqlalchemy_sqlite_sessions)
+    for scheme in ("postgresql", "postgres", "postgresql+asyncpg",
                    "postgresql+psycopg", "postgresql+psycopg2"):
         registry.register_session_service(scheme, _database_sessions)
     registry.register_artifact_service("memory", _memory_artifacts)

@@ -9,7 +9,7 @@ import re
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import psycopg
 import trio
@@ -25,7 +25,6 @@ from trio_adk.sessions._postgres._pool import ConnectionPool
 from trio_adk.sessions._postgres._runner import run, run_on
 from trio_adk.sessions._postgres._url import (
     PostgresTarget,
-    UnsupportedDatabaseURLError,
     is_sqlite_url,
     parse_postgres_url,
 )
@@ -102,9 +101,24 @@ class DatabaseSessionService(BaseSessionService):
     (equal) ints: PostgreSQL keeps JSON numbers as ``numeric``.
     """
 
-    def __init__(self, db_url: str, **kwargs: Any) -> None:
+    def __new__(cls, db_url: str, **kwargs: Any) -> DatabaseSessionService:
         if isinstance(db_url, str) and is_sqlite_url(db_url):
-            _sqlite_not_yet(db_url)  # hook: route sqlite URLs to SqliteSessionService here
+            # ADK's DatabaseSessionService opens SQLite files in its SQLAlchemy v1
+            # layout; SqliteSessionService reads and writes that layout, and creates it
+            # for a new file here.  (Not an instance of this class: isinstance checks
+            # against BaseSessionService hold.)
+            from trio_adk.sessions._sqlite._service import SqliteSessionService
+
+            if kwargs:
+                raise TypeError(
+                    f"DatabaseSessionService takes no keyword arguments for SQLite URLs "
+                    f"(got {sorted(kwargs)}); SqliteSessionService(db_path, "
+                    "synchronous=..., busy_timeout=...) has SQLite's options.")
+            return cast("DatabaseSessionService",
+                        SqliteSessionService._in_adk_database_layout(db_url))
+        return super().__new__(cls)
+
+    def __init__(self, db_url: str, **kwargs: Any) -> None:
         unknown = sorted(set(kwargs) - set(_ACCEPTED_KWARGS))
         if unknown:
             raise TypeError(
@@ -516,13 +530,6 @@ class DatabaseSessionService(BaseSessionService):
 
 
 # -- helpers (pure, or run in worker threads) -------------------------------------------
-
-
-def _sqlite_not_yet(db_url: str) -> None:
-    raise UnsupportedDatabaseURLError(
-        "DatabaseSessionService does not open SQLite databases yet; use "
-        "trio_adk.sessions.SqliteSessionService(db_path) for SQLite files, or a "
-        "postgresql:// URL here.")
 
 
 def _count(value: Any, name: str, *, low: int) -> int:

@@ -119,8 +119,10 @@ class Database:
         memory: bool,
         synchronous: str,
         busy_timeout: float,
+        new_layout: Layout = JSON,
     ) -> None:
         self.path = path
+        self.new_layout = new_layout  # for a file without tables (set before first use)
         self._target = target
         self._uri = uri
         self.memory = memory
@@ -297,8 +299,8 @@ class Database:
         try:
             layout = detect_layout(conn, self.path)
             if layout is None:
-                create_tables(conn)
-                layout = JSON
+                layout = self.new_layout
+                create_tables(conn, layout)
             create_indexes(conn, layout)
             conn.execute("COMMIT")
         except BaseException:

@@ -64,6 +64,52 @@ ON DELETE CASCADE
 )""",
 )
 
+# SQLAlchemy v1: the tables google-adk 2.13's DatabaseSessionService creates on SQLite
+# (its models in sessions/schemas/v1.py, as SQLAlchemy renders them), for new files
+# opened through a sqlite+aiosqlite:// URL.
+V1_TABLES = (
+    """CREATE TABLE adk_internal_metadata (
+    "key" VARCHAR(128) NOT NULL,
+    value VARCHAR(256) NOT NULL,
+    PRIMARY KEY ("key")
+)""",
+    """CREATE TABLE sessions (
+    app_name VARCHAR(128) NOT NULL,
+    user_id VARCHAR(128) NOT NULL,
+    id VARCHAR(128) NOT NULL,
+    state TEXT NOT NULL,
+    create_time DATETIME NOT NULL,
+    update_time DATETIME NOT NULL,
+    PRIMARY KEY (app_name, user_id, id)
+)""",
+    """CREATE TABLE app_states (
+    app_name VARCHAR(128) NOT NULL,
+    state TEXT NOT NULL,
+    update_time DATETIME NOT NULL,
+    PRIMARY KEY (app_name)
+)""",
+    """CREATE TABLE user_states (
+    app_name VARCHAR(128) NOT NULL,
+    user_id VARCHAR(128) NOT NULL,
+    state TEXT NOT NULL,
+    update_time DATETIME NOT NULL,
+    PRIMARY KEY (app_name, user_id)
+)""",
+    """CREATE TABLE events (
+    id VARCHAR(128) NOT NULL,
+    app_name VARCHAR(128) NOT NULL,
+    user_id VARCHAR(128) NOT NULL,
+    session_id VARCHAR(128) NOT NULL,
+    invocation_id VARCHAR(256) NOT NULL,
+    timestamp DATETIME NOT NULL,
+    event_data TEXT,
+    PRIMARY KEY (id, app_name, user_id, session_id),
+    FOREIGN KEY(app_name, user_id, session_id) REFERENCES sessions (app_name, user_id, id) \
+ON DELETE CASCADE
+)""",
+    "INSERT INTO adk_internal_metadata (\"key\", value) VALUES ('schema_version', '1')",
+)
+
 # Our own indexes (google-adk ignores indexes it did not declare).  Events: a session's
 # events in (timestamp, rowid) order straight from the index (every SQLite index ends
 # with the rowid), for windows and batches.  Sessions: list order per app and per user.
@@ -198,9 +244,9 @@ def _v0_error(path: str) -> UnsupportedStorageFormatError:
     )
 
 
-def create_tables(conn: sqlite3.Connection) -> None:
-    """Create the Sqlite-JSON tables (inside the caller's write transaction)."""
-    for statement in JSON_TABLES:
+def create_tables(conn: sqlite3.Connection, layout: Layout) -> None:
+    """Create ``layout``'s tables in a new file (inside the caller's write transaction)."""
+    for statement in JSON_TABLES if layout is JSON else V1_TABLES:
         conn.execute(statement)
 
 

@@ -26,7 +26,7 @@ from trio_adk.sessions._session import GetSessionConfig, ListSessionsResponse, S
 from trio_adk.sessions._sqlite._cache import EventCache
 from trio_adk.sessions._sqlite._claims import file_claim, lock_dir_for
 from trio_adk.sessions._sqlite._database import Database
-from trio_adk.sessions._sqlite._layout import V1, Layout
+from trio_adk.sessions._sqlite._layout import JSON, V1, Layout
 from trio_adk.sessions._state import State
 from trio_adk.sessions._storage._documents import (
     event_document,
@@ -54,8 +54,9 @@ class SqliteSessionService(BaseSessionService):
 
     Formats: a new file gets the layout of google-adk 2.13's ``SqliteSessionService``
     (what ``adk web`` keeps in ``<agent>/.adk/session.db``), so ``adk web`` and trio-adk
-    can share its history.  A file written by ADK's ``DatabaseSessionService``
-    (SQLAlchemy v1 schema, ``sqlite+aiosqlite://``) is read and written in that layout.
+    can share its history; a new file named by a ``sqlite+aiosqlite://`` URL gets the
+    layout ADK's ``DatabaseSessionService`` creates for that URL (SQLAlchemy v1).  A file
+    in either layout is read and written in its own layout.
     ADK's legacy v0 pickle layout raises ``UnsupportedStorageFormatError`` naming
     ``adk migrate session``.  The layout is detected when the file is first used; the
     service adds indexes of its own (ADK ignores them).
@@ -99,10 +100,23 @@ class SqliteSessionService(BaseSessionService):
         timeout = check_seconds(busy_timeout, "busy_timeout", zero=True, optional=False)
         assert timeout is not None
         self.db_path = path
+        # ADK's DatabaseSessionService creates its SQLAlchemy v1 tables for these URLs.
+        new_layout = V1 if isinstance(db_path, str) and db_path.startswith(
+            "sqlite+aiosqlite:") else JSON
         self._db = Database(path=path, target=target, uri=uri, memory=memory,
-                            synchronous=synchronous.lower(), busy_timeout=timeout)
+                            synchronous=synchronous.lower(), busy_timeout=timeout,
+                            new_layout=new_layout)
         self._lock_dir = None if memory else lock_dir_for(path)
         self._events = EventCache(_CACHE_BYTES)
+
+    @classmethod
+    def _in_adk_database_layout(cls, db_url: str) -> SqliteSessionService:
+        """What ``DatabaseSessionService(db_url)`` is for a SQLite URL: as
+        ``SqliteSessionService(db_url)``, except that a new file gets the SQLAlchemy v1
+        layout ADK's ``DatabaseSessionService`` creates (an existing file keeps its own)."""
+        service = cls(db_url)
+        service._db.new_layout = V1
+        return service
 
     def __repr__(self) -> str:
         return f"<SqliteSessionService {self.db_path!r}>"
