@@ -9,11 +9,15 @@ function calls and responses, inline data) this module builds the same objects w
 part field, an unexpected type, bytes that are not canonical base64) goes through
 ``model_validate`` unchanged, so the result is always what validation would give.
 
+Usage metadata (stored with every model reply) gets the same treatment when all its
+values are token counts (``int``).
+
 Objects are built the way pydantic's ``model_construct`` builds them (the field dict,
-the set of fields given, no extras, no private attributes), without its per-call walk
-over the model's fields: that walk costs more than validation for genai's wide models.
-A model whose fields do not all default to ``None`` (or that has private attributes)
-is built with ``model_construct`` itself.
+the set of fields given, no extras, private attributes at their defaults), without its
+per-call walk over the model's fields: that walk costs more than validation for genai's
+wide models.  A model whose fields do not all default to ``None``, or whose private
+attributes are not plain scalars set by pydantic itself, is built with
+``model_construct``.
 """
 
 from __future__ import annotations
@@ -38,26 +42,38 @@ class _Slow(Exception):
 
 def content_from_json(data: Any) -> types.Content:
     """``types.Content.model_validate(data)``, faster for the common shapes."""
-    if isinstance(data, types.Content):
+    if type(data) is dict:
+        try:
+            return _content(data)
+        except _Slow:
+            pass
+    elif isinstance(data, types.Content):
         return data
-    try:
-        return _content(data)
-    except _Slow:
-        return types.Content.model_validate(data)
+    return types.Content.model_validate(data)
 
 
-def _content(data: Any) -> types.Content:
-    if type(data) is not dict:
-        raise _Slow
+def usage_from_json(data: Any) -> types.GenerateContentResponseUsageMetadata:
+    """``types.GenerateContentResponseUsageMetadata.model_validate(data)``, faster when
+    every value is a token count (an ``int``)."""
+    if type(data) is dict:
+        try:
+            return _model(data, _USAGE, _USAGE_FIELDS)
+        except _Slow:
+            pass
+    elif isinstance(data, types.GenerateContentResponseUsageMetadata):
+        return data
+    return types.GenerateContentResponseUsageMetadata.model_validate(data)
+
+
+def _content(data: dict[str, Any]) -> types.Content:
     fields: dict[str, Any] = {}
     for key, value in data.items():
-        if key == "role":
-            fields["role"] = _str(value)
-        elif key == "parts":
-            if type(value) is list:
-                fields["parts"] = [_part(p) for p in value]
-            else:
+        if key == "parts":
+            if type(value) is not list:
                 raise _Slow
+            fields["parts"] = list(map(_part, value))
+        elif key == "role":
+            fields["role"] = _str(value)
         else:
             raise _Slow
     return _CONTENT(fields)
@@ -88,6 +104,15 @@ def _bool(value: Any) -> bool:
     if type(value) is not bool:
         raise _Slow
     return value
+
+
+def _count(value: Any) -> int:
+    if type(value) is not int or not -_INT64 <= value < _INT64:
+        raise _Slow  # bool, float, text, None, huge: validation decides
+    return value
+
+
+_INT64 = 2**63
 
 
 def _json_dict(value: Any) -> dict[str, Any]:
@@ -138,27 +163,83 @@ def _model(value: Any, build: Callable[[dict[str, Any]], M],
     return build(fields)
 
 
+def _slot_setter(model: type, name: str) -> Callable[[Any, Any], None] | None:
+    """The ``__set__`` of the descriptor ``name`` (a slot or ``__dict__``) in ``model``'s
+    MRO, which sets it without going through the model's ``__setattr__``."""
+    for klass in model.__mro__:
+        descriptor = vars(klass).get(name)
+        if descriptor is not None:
+            setter: Callable[[Any, Any], None] | None = getattr(descriptor, "__set__", None)
+            return setter
+    return None
+
+
+def _private_defaults(model: type) -> dict[str, Any] | None:
+    """The ``__pydantic_private__`` that validation gives every ``model`` instance:
+    ``None`` without private attributes; with them, a dict of their defaults when
+    pydantic's own ``init_private_attributes`` sets it and every default is an immutable
+    scalar (copied or not, the same value); else ``_COMPLEX``."""
+    private = getattr(model, "__private_attributes__", None)
+    if not private:
+        return None
+    post_init = getattr(model, "model_post_init", None)
+    if (getattr(post_init, "__module__", None), getattr(post_init, "__qualname__", None)) != (
+            "pydantic._internal._model_construction", "init_private_attributes"):
+        return _COMPLEX  # a model_post_init of the model's own: model_construct runs it
+    defaults: dict[str, Any] = {}
+    for name, attribute in private.items():
+        default = getattr(attribute, "default", _COMPLEX)
+        if getattr(attribute, "default_factory", None) is not None or \
+                type(default) not in (type(None), bool, int, float, str):
+            return _COMPLEX
+        defaults[name] = default
+    return defaults
+
+
+_COMPLEX: dict[str, Any] = {}
+
+
 def _builder(model: type[M]) -> Callable[[dict[str, Any]], M]:
     """A fast ``model.model_construct(**fields)`` for models whose fields all default to
-    ``None``; ``model_construct`` itself otherwise."""
-    simple = not getattr(model, "__private_attributes__", None) and all(
+    ``None`` (and whose private attributes, if any, default to scalars);
+    ``model_construct`` itself otherwise."""
+    setters = [_slot_setter(model, name) for name in (
+        "__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")]
+    private = _private_defaults(model)
+    simple = private is not _COMPLEX and all(
         f.default is None and f.default_factory is None
         for f in model.model_fields.values())  # type: ignore[attr-defined]
-    if not simple:
+    if not simple or None in setters:
         construct: Callable[..., M] = model.model_construct  # type: ignore[attr-defined]
         return lambda fields: construct(**fields)
+    set_dict, set_fields, set_extra, set_private = cast(
+        "list[Callable[[Any, Any], None]]", setters)
     defaults: dict[str, Any] = dict.fromkeys(model.model_fields)  # type: ignore[attr-defined]
     new = model.__new__
-    setattr_ = object.__setattr__
+
+    if private is not None:
+        private_defaults = private
+
+        def build_with_private(fields: dict[str, Any]) -> M:
+            obj = new(model)
+            values = defaults.copy()
+            values.update(fields)
+            set_dict(obj, values)
+            set_fields(obj, set(fields))
+            set_extra(obj, None)
+            set_private(obj, private_defaults.copy())
+            return obj
+
+        return build_with_private
 
     def build(fields: dict[str, Any]) -> M:
         obj = new(model)
         values = defaults.copy()
         values.update(fields)
-        setattr_(obj, "__dict__", values)
-        setattr_(obj, "__pydantic_fields_set__", set(fields))
-        setattr_(obj, "__pydantic_extra__", None)
-        setattr_(obj, "__pydantic_private__", None)
+        set_dict(obj, values)
+        set_fields(obj, set(fields))
+        set_extra(obj, None)
+        set_private(obj, None)
         return obj
 
     return build
@@ -169,6 +250,7 @@ _RESPONSE = _builder(types.FunctionResponse)
 _BLOB = _builder(types.Blob)
 _CONTENT = _builder(types.Content)
 _PART = _builder(types.Part)
+_USAGE = _builder(types.GenerateContentResponseUsageMetadata)
 
 _SNAKE = {"mimeType": "mime_type", "displayName": "display_name"}
 
@@ -184,3 +266,11 @@ _PART_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "inline_data": ("inline_data", _blob),
     "inlineData": ("inline_data", _blob),
 }
+
+_USAGE_FIELDS: dict[str, Callable[[Any], Any]] = {}
+for _name in ("cached_content_token_count", "candidates_token_count", "prompt_token_count",
+              "thoughts_token_count", "tool_use_prompt_token_count", "total_token_count"):
+    _USAGE_FIELDS[_name] = _count
+    _camel = "".join(w.capitalize() if i else w for i, w in enumerate(_name.split("_")))
+    _USAGE_FIELDS[_camel] = _count
+    _SNAKE[_camel] = _name

@@ -32,6 +32,7 @@ from trio_adk.sessions._storage._documents import (
     event_document,
     event_from_document,
     merge_state,
+    parse_document,
     split_state,
 )
 from trio_adk.sessions._storage._pages import PageKey, decode_page_token, encode_page_token
@@ -559,7 +560,7 @@ def _cache_key(layout: Layout, row: Any) -> Any:
 def _event_from_row(layout: Layout, row: Any, path: str) -> Event:
     event_id, invocation_id, timestamp, data = row[0], row[1], row[2], row[3]
     try:
-        document = json.loads(data) if data is not None else {}
+        document = parse_document(data) if data is not None else {}
         if not isinstance(document, dict):
             raise TypeError(f"event_data is a JSON {type(document).__name__}")
         if layout is V1:
