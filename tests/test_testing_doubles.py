@@ -228,14 +228,16 @@ async def test_chunks_are_joined_without_streaming() -> None:
 
 async def test_plain_reply_in_sse_mode_is_a_partial_then_the_final() -> None:
     """A text reply in an SSE run arrives as one partial chunk and then the final event
-    (distinct ids); outside SSE it is a single event."""
+    (one id, as in ADK 2.13: chunks share their final event's id); outside SSE it is a
+    single event, and the next reply gets a new id."""
     model = ScriptedModel(replies=["hello", "hello"])
     runner = await make_runner(Agent(name="bot", model=model))
     streamed = await run_text(runner, "a", run_config=SSE)
     assert [("hello", True), ("hello", None)] == [(texts([e])[0], e.partial)
                                                   for e in streamed]
-    assert streamed[0].id != streamed[1].id
+    assert streamed[0].id == streamed[1].id
     plain = await run_text(runner, "b")
+    assert plain[-1].id != streamed[1].id
     assert [("hello", None)] == [(texts([e])[0], e.partial) for e in plain]
 
 

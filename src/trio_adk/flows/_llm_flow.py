@@ -111,6 +111,7 @@ async def _call_model(
     timeout = budget
     llm = agent.canonical_model
     last: Event | None = None
+    event_id = Event.new_id()
     responses = llm.generate_content_async(request, stream=stream)
     if not is_native(llm.generate_content_async):
         responses = iterate_user(responses)  # a user's model: on the caller's library
@@ -130,7 +131,12 @@ async def _call_model(
             response_ = await _after_model(agent, ctx, callback_context, response[0])
             response_ = with_propagated_grounding(request.tools_dict, ctx.session.state,
                                                   response_)
-            event = await _handle_response(agent, ctx, request, response_, template, call)
+            event = await _handle_response(agent, ctx, request, response_, template, call,
+                                           event_id=event_id)
+            if event is not None and not event.partial:
+                # Partial chunks of one streamed reply share their final event's id (as
+                # in ADK 2.13); the next reply gets a fresh one.
+                event_id = Event.new_id()
             if event is not None:
                 last = event
             if last is _HANDED_OVER:
@@ -198,7 +204,8 @@ def response_fields(response: LlmResponse) -> dict[str, Any]:
 
 
 def _to_event(
-    agent: LlmAgent, ctx: InvocationContext, response: LlmResponse, template: EventActions
+    agent: LlmAgent, ctx: InvocationContext, response: LlmResponse, template: EventActions,
+    event_id: str | None = None,
 ) -> Event | None:
     if response.content is None and response.error_code is None and not response.interrupted:
         return None  # e.g. a turn_complete-only or usage-only response
@@ -208,13 +215,15 @@ def _to_event(
                                artifact_delta=dict(template.artifact_delta))
     else:
         actions = EventActions()
+    if event_id is not None:
+        fields["id"] = event_id
     return Event(invocation_id=ctx.invocation_id, author=agent.name, branch=ctx.branch,
                  actions=actions, **fields)
 
 
 async def _handle_response(
     agent: LlmAgent, ctx: InvocationContext, request: LlmRequest, response: LlmResponse,
-    template: EventActions, call: ModelCall | None = None,
+    template: EventActions, call: ModelCall | None = None, *, event_id: str | None = None,
 ) -> Event | None:
     """Emit the event of one model response and run the tools it calls.  ``call``: the
     model call's span, told about the response and ended before tools run."""
@@ -224,7 +233,7 @@ async def _handle_response(
         response, saved_images = await save_generated_images(agent, ctx, response)
         if saved_images is not None:
             await ctx.emit(saved_images)
-    event = _to_event(agent, ctx, response, template)
+    event = _to_event(agent, ctx, response, template, event_id)
     if call is not None:
         call.saw(response, None if event is None else event.id)
     if event is None:
