@@ -11,6 +11,7 @@ database: tested).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import psycopg
@@ -88,20 +89,32 @@ def prepare(conn: psycopg.Connection[Any], describe: str, *, create_indexes: boo
         UnsupportedStorageFormatError: ADK's legacy v0 (pickle) layout, or a schema
             version this trio-adk does not know.
     """
+    wanted = [*TABLES, *(OWN_INDEXES if create_indexes else ()), *ADK_INDEXES]
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
                      (_DDL_LOCK_KEY,))
         _check_layout(conn, describe)
-        for statement in TABLES:
-            conn.execute(statement)
-        for statement in ADK_INDEXES:
-            conn.execute(statement)
-        if create_indexes:
-            for statement in OWN_INDEXES:
+        # Only what is missing: CREATE INDEX locks its table in SHARE mode even when the
+        # index exists, which would stall every writer of a live database whenever a
+        # process starts, and deadlock with an append in flight (it locks sessions, then
+        # events).  For the same reason indexes on sessions come before the one on events.
+        for statement in wanted:
+            if not _exists(conn, _created_name(statement)):
                 conn.execute(statement)
         conn.execute(
             'INSERT INTO adk_internal_metadata ("key", value) VALUES (%s, %s) '
             'ON CONFLICT ("key") DO NOTHING', ("schema_version", SCHEMA_VERSION))
+
+
+def _created_name(statement: str) -> str:
+    match = re.search(r"IF NOT EXISTS\s+(\w+)", statement)
+    assert match is not None, statement
+    return match.group(1)
+
+
+def _exists(conn: psycopg.Connection[Any], name: str) -> bool:
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
+    return bool(row and row[0])
 
 
 def _check_layout(conn: psycopg.Connection[Any], describe: str) -> None:
