@@ -6,6 +6,7 @@ from trio_adk.models._base_llm import BaseLlm as BaseLlm
 from trio_adk.models._base_llm import BaseLlmConnection as BaseLlmConnection
 from trio_adk.models._gemini import Gemini as Gemini
 from trio_adk.models._gemini_live import GeminiLiveOptions as GeminiLiveOptions
+from trio_adk.models._lite_llm import LiteLlm as LiteLlm
 from trio_adk.models._llm_request import LlmRequest as LlmRequest
 from trio_adk.models._llm_response import LlmResponse as LlmResponse
 from trio_adk.models._registry import LLMRegistry as LLMRegistry
@@ -16,6 +17,7 @@ __all__ = [
     "Gemini",
     "GeminiLiveOptions",
     "LLMRegistry",
+    "LiteLlm",
     "LiveConnectionClosedError",
     "LiveTimeoutError",
     "LlmRequest",

@@ -1,5 +1,6 @@
 """Test support: deterministic model doubles (no network, virtual-time friendly) and a fake
-Gemini server on loopback (:class:`FakeGeminiServer`) that speaks the real wire protocols."""
+Gemini server on loopback (:class:`FakeGeminiServer`) that speaks the real wire protocols, and a
+fake OpenAI-compatible Chat Completions server (:class:`FakeOpenAIServer`)."""
 
 from trio_adk.testing import live_script as live_script
 from trio_adk.testing._fake_gemini._live import LiveHandler as LiveHandler
@@ -26,6 +27,17 @@ from trio_adk.testing._fake_gemini._script import gemini_parts as gemini_parts
 from trio_adk.testing._fake_gemini._script import gemini_responses as gemini_responses
 from trio_adk.testing._fake_gemini._script import gemini_text as gemini_text
 from trio_adk.testing._fake_gemini._server import FakeGeminiServer as FakeGeminiServer
+from trio_adk.testing._fake_openai import FakeOpenAIServer as FakeOpenAIServer
+from trio_adk.testing._fake_openai import OpenAIError as OpenAIError
+from trio_adk.testing._fake_openai import OpenAIReply as OpenAIReply
+from trio_adk.testing._fake_openai import OpenAIRequest as OpenAIRequest
+from trio_adk.testing._fake_openai import OpenAIToolCall as OpenAIToolCall
+from trio_adk.testing._fake_openai import echo_responder as echo_responder
+from trio_adk.testing._fake_openai import openai_chunks as openai_chunks
+from trio_adk.testing._fake_openai import openai_error as openai_error
+from trio_adk.testing._fake_openai import openai_text as openai_text
+from trio_adk.testing._fake_openai import openai_tool_call as openai_tool_call
+from trio_adk.testing._fake_openai import openai_tool_calls as openai_tool_calls
 from trio_adk.testing._models import FunctionModel as FunctionModel
 from trio_adk.testing._models import Reply as Reply
 from trio_adk.testing._models import ScriptedModel as ScriptedModel
@@ -38,6 +50,7 @@ from trio_adk.testing._models import text as text
 
 __all__ = [
     "FakeGeminiServer",
+    "FakeOpenAIServer",
     "Fault",
     "FunctionModel",
     "GeminiError",
@@ -48,6 +61,10 @@ __all__ = [
     "LiveScript",
     "LiveSession",
     "LiveTurn",
+    "OpenAIError",
+    "OpenAIReply",
+    "OpenAIRequest",
+    "OpenAIToolCall",
     "RecordedLiveMessage",
     "RecordedRequest",
     "Reply",
@@ -58,6 +75,7 @@ __all__ = [
     "builtin_responder",
     "chunks",
     "echo_live_handler",
+    "echo_responder",
     "error",
     "function_call",
     "function_calls",
@@ -70,5 +88,10 @@ __all__ = [
     "gemini_responses",
     "gemini_text",
     "live_script",
+    "openai_chunks",
+    "openai_error",
+    "openai_text",
+    "openai_tool_call",
+    "openai_tool_calls",
     "text",
 ]
