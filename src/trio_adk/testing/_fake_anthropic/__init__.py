@@ -1,0 +1,1 @@
+"""The fake Anthropic Messages API server (see :class:`FakeAnthropicServer`)."""
