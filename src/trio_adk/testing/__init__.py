@@ -1,8 +1,19 @@
 """Test support: deterministic model doubles (no network, virtual-time friendly) and a fake
 Gemini server on loopback (:class:`FakeGeminiServer`) that speaks the real wire protocols, and a
-fake OpenAI-compatible Chat Completions server (:class:`FakeOpenAIServer`)."""
+fake OpenAI-compatible Chat Completions server (:class:`FakeOpenAIServer`) and a fake Anthropic
+Messages API server (:class:`FakeAnthropicServer`)."""
 
 from trio_adk.testing import live_script as live_script
+from trio_adk.testing._fake_anthropic._records import (
+    RecordedAnthropicRequest as RecordedAnthropicRequest,
+)
+from trio_adk.testing._fake_anthropic._script import AnthropicError as AnthropicError
+from trio_adk.testing._fake_anthropic._script import AnthropicReply as AnthropicReply
+from trio_adk.testing._fake_anthropic._script import anthropic_error as anthropic_error
+from trio_adk.testing._fake_anthropic._script import anthropic_text as anthropic_text
+from trio_adk.testing._fake_anthropic._script import anthropic_tool_use as anthropic_tool_use
+from trio_adk.testing._fake_anthropic._script import anthropic_tool_uses as anthropic_tool_uses
+from trio_adk.testing._fake_anthropic._server import FakeAnthropicServer as FakeAnthropicServer
 from trio_adk.testing._fake_gemini._live import LiveHandler as LiveHandler
 from trio_adk.testing._fake_gemini._live import LiveScript as LiveScript
 from trio_adk.testing._fake_gemini._live import LiveSession as LiveSession
@@ -49,6 +60,9 @@ from trio_adk.testing._models import function_calls as function_calls
 from trio_adk.testing._models import text as text
 
 __all__ = [
+    "AnthropicError",
+    "AnthropicReply",
+    "FakeAnthropicServer",
     "FakeGeminiServer",
     "FakeOpenAIServer",
     "Fault",
@@ -65,6 +79,7 @@ __all__ = [
     "OpenAIReply",
     "OpenAIRequest",
     "OpenAIToolCall",
+    "RecordedAnthropicRequest",
     "RecordedLiveMessage",
     "RecordedRequest",
     "Reply",
@@ -72,6 +87,10 @@ __all__ = [
     "ScriptExhaustedError",
     "ScriptItem",
     "ScriptedModel",
+    "anthropic_error",
+    "anthropic_text",
+    "anthropic_tool_use",
+    "anthropic_tool_uses",
     "builtin_responder",
     "chunks",
     "echo_live_handler",
