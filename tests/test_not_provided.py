@@ -14,7 +14,7 @@ import trio_adk
 from trio_adk._not_provided import ADK_MODULES_NOT_PROVIDED, NotProvidedError, install
 
 
-@pytest.mark.parametrize("name", ["trio_adk.models.lite_llm", "trio_adk.tools.mcp_tool",
+@pytest.mark.parametrize("name", ["trio_adk.models.apigee_llm", "trio_adk.tools.openapi_tool",
                                   "trio_adk.a2a", "trio_adk.cli.fast_api",
                                   "trio_adk.sessions.vertex_ai_session_service"])
 def test_an_adk_module_we_lack_says_so(name: str) -> None:
@@ -29,8 +29,9 @@ def test_an_adk_module_we_lack_says_so(name: str) -> None:
 
 
 def test_from_imports_and_deeper_modules_name_the_missing_package() -> None:
-    with pytest.raises(NotProvidedError, match=r"trio_adk\.tools\.mcp_tool: .*mcp_tool yet"):
-        exec("from trio_adk.tools.mcp_tool import McpToolset", {})
+    with pytest.raises(NotProvidedError,
+                       match=r"^trio_adk\.tools\.openapi_tool: .*openapi_tool yet"):
+        exec("from trio_adk.tools.openapi_tool import OpenAPIToolset", {})
     with pytest.raises(NotProvidedError, match=r"^trio_adk\.a2a: "):
         importlib.import_module("trio_adk.a2a.utils.agent_to_a2a")
 

@@ -18,7 +18,7 @@ from typing import Any
 _PREFIX = "trio_adk."
 
 # The first missing component of each public module of google-adk 2.13 (deeper modules
-# fail on it first): "tools.mcp_tool" covers tools.mcp_tool.mcp_toolset too.
+# fail on it first): "tools.openapi_tool" covers tools.openapi_tool.openapi_spec_parser too.
 ADK_MODULES_NOT_PROVIDED = frozenset({
     "a2a",
     "agents.active_streaming_tool",
@@ -150,7 +150,8 @@ ADK_MODULES_NOT_PROVIDED = frozenset({
     "tools.langchain_tool",
     "tools.load_mcp_resource_tool",
     "tools.load_web_page",
-    "tools.mcp_tool",
+    "tools.mcp_tool.conversion_utils",
+    "tools.mcp_tool.session_context",
     "tools.model_consult",
     "tools.openapi_tool",
     "tools.pubsub",

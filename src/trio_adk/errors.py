@@ -128,3 +128,17 @@ class LiveConnectionClosedError(ModelConnectionError):
         super().__init__(message)
         self.code = code
         self.reason = reason
+
+
+class McpConnectionError(ConnectionError):
+    """An MCP server could not be reached, or the connection to it broke.
+
+    Raised by ``McpToolset`` and its tools when the server cannot be started or
+    connected to (or does not answer ``initialize`` within the connection's ``timeout``),
+    and when it dies or drops the session in the middle of a call: a stdio server that
+    exits, an HTTP server that goes away.  The session is discarded (a stdio server is
+    killed and reaped), and the next call opens a new one.  Errors the server reports
+    for one call (an unknown tool, bad arguments, a tool that failed) are not this: the
+    model receives them as the tool's result, as in ADK.  A ``ConnectionError``, as the
+    error ADK raises, so ported ``except`` clauses keep working.
+    """

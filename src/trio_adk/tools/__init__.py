@@ -41,3 +41,14 @@ __all__ = [
     "transfer_to_agent",
     "url_context",
 ]
+
+# ADK exports these lazily too: importing trio_adk.tools must not need the mcp extra.
+_LAZY = {"McpToolset", "MCPToolset"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        from trio_adk.tools import mcp_tool
+
+        return getattr(mcp_tool, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
