@@ -655,3 +655,15 @@ def test_fake_openai_command_serves_until_sigterm() -> None:
         for pipe in (process.stdout, process.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+def test_benchmark_runs_quick() -> None:
+    """``benchmarks/lite_llm.py --quick --no-adk`` runs to the end and prints both rows
+    (no results file is written in quick mode)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, os.path.join(root, "benchmarks", "lite_llm.py"),
+                           "--quick", "--no-adk"], cwd=root, capture_output=True, text=True,
+                          timeout=120)
+    assert 0 == done.returncode, done.stderr
+    assert "unary  trio-adk LiteLlm" in done.stdout
+    assert "sse    trio-adk LiteLlm" in done.stdout

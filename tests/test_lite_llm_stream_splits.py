@@ -145,3 +145,19 @@ async def test_one_byte_http_chunks_over_a_socket() -> None:
     final = got[-1]
     assert summary(EXPECTED)[0] == summary(final)[0]
     assert "Grüße aus 🌍 — ok" == "".join(r.content.parts[0].text for r in got[:-1])
+
+
+async def test_the_connection_is_reused_after_done() -> None:
+    """The body is read to its end after ``[DONE]``, so consecutive streamed calls share
+    one pooled connection instead of opening one each."""
+    async with FakeOpenAIServer([REPLY, REPLY, REPLY]) as server:
+        model = LiteLlm("local", api_base=server.base_url)
+        try:
+            for _ in range(3):
+                async with aclosing(model.generate_content_async(
+                        LlmRequest(contents=[user_text("hi")]), stream=True)) as responses:
+                    async for _ in responses:
+                        pass
+        finally:
+            await model.aclose()
+    assert 1 == server.connection_count

@@ -9,6 +9,7 @@ DeepSeek, Mistral, Together, Fireworks, OpenRouter); other providers raise a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -47,6 +48,8 @@ _log = logging.getLogger("trio_adk.models.lite_llm")
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _USER_AGENT = "trio-adk/0.1.0"
 AZURE_DEFAULT_API_VERSION = "2025-02-01-preview"
+_DRAIN_TIMEOUT = 1.0
+"""How long the rest of a body after ``[DONE]`` is read before the connection is dropped."""
 
 
 @attrs.frozen(kw_only=True)
@@ -398,8 +401,6 @@ class LiteLlm(BaseLlm):
             async for data in events:
                 for response in assembler.add_event(data):
                     yield response
-                if assembler.done:
-                    break
         if not assembler.finished:
             raise ModelResponseError(
                 f"The stream from {display_url(endpoint.url)} ended after "
@@ -451,10 +452,21 @@ class LiteLlm(BaseLlm):
                             raise _RetryHint.attach(
                                 api_error(response.status_code, await response.aread()),
                                 response)
-                        async for event in aiter_sse(response.aiter_bytes()):
+                        events = aiter_sse(response.aiter_bytes())
+                        async for event in events:
+                            if event.data.strip() == "[DONE]":
+                                break
                             if event.data:
                                 started = True
                                 yield event.data
+                        else:
+                            return
+                        # After [DONE]: read the end of the body (no yield in the scope), so
+                        # the connection goes back to the pool rather than being closed.
+                        with trio.move_on_after(_DRAIN_TIMEOUT), \
+                                contextlib.suppress(SSETruncatedError, httpx.HTTPError):
+                            async for _ in events:
+                                pass
                 return
             except SSETruncatedError as exc:
                 raise ModelResponseError(

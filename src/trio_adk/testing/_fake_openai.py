@@ -230,6 +230,8 @@ class FakeOpenAIServer:
         """Every request received, in arrival order."""
         self.errors: list[BaseException] = []
         """Unexpected exceptions raised while serving (the server kept running)."""
+        self.connection_count = 0
+        """How many TCP connections clients opened."""
         self._calls = 0
         self._context: AbstractAsyncContextManager[FakeOpenAIServer] | None = None
 
@@ -293,6 +295,7 @@ class FakeOpenAIServer:
             raise body_error
 
     async def _handle(self, stream: trio.abc.Stream) -> None:
+        self.connection_count += 1
         try:
             async with stream:
                 conn = HttpConnection(stream)
