@@ -1,6 +1,6 @@
 """Imports of ADK modules trio-adk does not provide fail with a message that says so.
 
-``import trio_adk.models.lite_llm`` would otherwise fail with a bare "No module named"
+``import trio_adk.tools.openapi_tool`` would otherwise fail with a bare "No module named"
 error that looks like a typo or a broken install.  A finder placed last on
 ``sys.meta_path`` (so it never hides a real module) raises ``ModuleNotFoundError`` with
 a message naming the ADK module when the name is one of ADK 2.13's modules that
@@ -109,7 +109,6 @@ ADK_MODULES_NOT_PROVIDED = frozenset({
     "models.gemini_context_cache_manager",
     "models.gemma_llm",
     "models.interactions_utils",
-    "models.lite_llm",
     "optimization",
     "platform",
     "plugins.auto_tracing_helpers",
