@@ -52,8 +52,14 @@ _OPAQUE_KEYS = frozenset({"_meta", "inputSchema", "outputSchema", "structuredCon
 
 def _session_gone(exc: MCPError) -> bool:
     """The server answered that it does not know our session (a restarted or scaled-to-
-    zero HTTP server): it never ran the request, so a fresh session may retry it."""
-    return exc.code == INVALID_REQUEST and exc.message == "Session terminated"
+    zero HTTP server): it never ran the request, so a fresh session may retry it.
+
+    The SDK's client says "Session terminated" for a bare 404; servers put their own
+    JSON-RPC error in the 404's body: the Python SDK's and the TypeScript SDK's say
+    "Session not found" (with ``INVALID_REQUEST`` and -32001 respectively)."""
+    message = exc.message.strip().lower()
+    return (exc.code == INVALID_REQUEST and message == "session terminated") or (
+        message.startswith("session not found"))
 
 
 def _plain(value: Any) -> Any:
