@@ -11,8 +11,12 @@ import asyncio
 import itertools
 import json
 import logging
+import signal
+import subprocess
+import sys
 import traceback
 from contextlib import aclosing
+from pathlib import Path
 from typing import Any
 
 import hypothesis.strategies as st
@@ -530,3 +534,47 @@ async def test_the_key_goes_to_the_server_only(streaming: bool, caplog: Any,
     assert KEY not in repr(server)
     assert {KEY} == {r.api_key for r in server.requests}
     assert all(r.headers["authorization"] == f"Bearer {KEY}" for r in server.requests)
+
+
+# ---- the command line and the benchmark -----------------------------------------------------
+
+
+def test_fake_server_command_line_serves_the_builtin_responder(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python -m trio_adk.testing.fake_anthropic --port 0`` prints its URL, answers a
+    Claude model (echo, then a declared tool the user names) and exits 0 on SIGTERM."""
+    process = subprocess.Popen([sys.executable, "-m", "trio_adk.testing.fake_anthropic",
+                                "--port", "0"], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip()
+        assert base_url.startswith("http://127.0.0.1:")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", base_url)
+
+        async def main() -> tuple[list[str], list[str]]:
+            runner = await make_runner(weather_agent("claude-3-5-haiku-latest"))
+            try:
+                echo = await run_text(runner, "hello")
+                tool = await run_text(runner, "use get_time please", run_config=SSE)
+            finally:
+                await runner.close()
+            return final_texts(echo), final_texts(tool)
+
+        echo, tool = trio.run(main)
+        assert ["You said: hello"] == echo
+        assert tool[-1].startswith("The tool returned: ")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert 0 == process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_benchmark_quick() -> None:
+    """``benchmarks/anthropic_llm.py --quick --no-adk`` runs both clients and prints ratios."""
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "anthropic_llm.py"
+    done = subprocess.run([sys.executable, str(script), "--quick", "--no-adk"],
+                          capture_output=True, text=True, timeout=300)
+    assert 0 == done.returncode, done.stderr
+    assert 2 == done.stdout.count("ratio"), done.stdout
