@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import warnings
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import trio
 from google.genai import types
@@ -14,7 +15,6 @@ from mcp import MCPError
 from mcp.types import CONNECTION_CLOSED, INVALID_REQUEST, CallToolResult, PaginatedRequestParams
 from mcp.types import Tool as McpBaseTool
 
-from trio_adk._bridges._anywhere import awaitable_anywhere
 from trio_adk._usercode._host import native
 from trio_adk.errors import McpConnectionError
 from trio_adk.tools._base_tool import BaseTool, BaseToolset, ToolPredicate
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from trio_adk.tools._tool_context import ToolContext
 
 _log = logging.getLogger("trio_adk.tools.mcp")
+
+T = TypeVar("T")
 
 # Names the framework gives its own function calls: an MCP tool may not take them.
 _RESERVED_NAMES = frozenset({
@@ -80,6 +82,20 @@ def tool_result(result: CallToolResult) -> dict[str, Any]:
                                                       by_alias=True))
     dumped.pop("resultType", None)
     return dumped
+
+
+async def _on_trio(fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``await fn()`` in a trio task: here if this is one, else (asyncio code, including
+    user code that an asyncio or sync caller's run hosts on its loop: the engine creates
+    ``get_tools()``'s coroutine in a trio task and awaits it there) in the loop's trio
+    guest run.  Decided when awaited, not when called."""
+    try:
+        trio.lowlevel.current_task()
+    except RuntimeError:
+        from trio_adk._bridges._asyncio_guest import run_in_trio
+
+        return await run_in_trio(fn)
+    return await fn()
 
 
 class McpToolset(BaseToolset):
@@ -155,7 +171,7 @@ class McpToolset(BaseToolset):
         stops the listing (the server is told).  Raises
         :class:`~trio_adk.errors.McpConnectionError`.  Await it from trio or asyncio.
         """
-        return awaitable_anywhere(self._get_tools)(readonly_context)
+        return _on_trio(functools.partial(self._get_tools, readonly_context))
 
     async def _get_tools(self, readonly_context: ReadonlyContext | None) -> list[BaseTool]:
         tools: list[BaseTool] = []
@@ -234,7 +250,7 @@ class McpToolset(BaseToolset):
         be used again afterwards (it opens new sessions).  Await it from trio or asyncio
         (``Runner.close()`` calls it); cancellation stops the waiting, not the closing.
         """
-        return awaitable_anywhere(self._pool.aclose)()
+        return _on_trio(self._pool.aclose)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> McpToolset:
         # Sessions belong to this object; a copy opens its own.
