@@ -25,6 +25,7 @@ import trio
 from google.genai import errors as genai_errors
 from google.genai import types
 from hypothesis import HealthCheck, given, settings
+from pydantic import BaseModel
 
 from canned_http import canned_server, redirect
 from helpers import APP, USER, make_runner, run_text, serve_in_thread, stored_events, user_text
@@ -317,6 +318,59 @@ async def test_reply_mapping(streaming: bool) -> None:
         assert [("pondering", True), ("Hello", None)] == [
             (r.content.parts[0].text, r.content.parts[0].thought) for r in responses[:-1]]
         assert all(r.partial for r in responses[:-1])
+
+
+class Forecast(BaseModel):
+    city: str
+    degrees: int
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+async def test_output_schema_goes_as_a_forced_tool_and_comes_back_as_text(
+        streaming: bool) -> None:
+    """As in ADK: an agent's output_schema is sent as the ``structured_output`` tool Claude
+    must call; the call comes back as the JSON text reply (streamed as partial text too)."""
+    reply = anthropic_tool_use("structured_output", {"city": "Oslo", "degrees": 3},
+                               json_chunks=['{"city": "Os', 'lo", "degrees": 3}'])
+    async with FakeAnthropicServer([reply]) as server:
+        agent = Agent(name="a", model=claude(server), output_schema=Forecast,
+                      output_key="forecast")
+        runner = await make_runner(agent)
+        try:
+            events = await run_text(runner, "Oslo?", run_config=SSE if streaming else None)
+            session = await runner.session_service.get_session(app_name=APP, user_id=USER,
+                                                               session_id="s1")
+        finally:
+            await runner.close()
+    body = server.message_requests[0].body
+    assert ["structured_output"] == [t["name"] for t in body["tools"]]
+    assert {"type": "object", "properties": {"city": {"type": "string", "title": "City"},
+                                             "degrees": {"type": "integer",
+                                                         "title": "Degrees"}},
+            "required": ["city", "degrees"], "title": "Forecast"} == \
+        body["tools"][0]["input_schema"]
+    assert {"type": "tool", "name": "structured_output", "disable_parallel_tool_use": True} \
+        == body["tool_choice"]
+    assert [{"city": "Oslo", "degrees": 3}] == [json.loads(t) for t in final_texts(events)]
+    assert {"city": "Oslo", "degrees": 3} == session.state["forecast"]
+    assert not [e for e in events if e.get_function_calls()]
+    if streaming:
+        assert ['{"city": "Os', 'lo", "degrees": 3}'] == [
+            e.content.parts[0].text for e in events if e.partial]
+
+
+async def test_a_schema_that_is_not_an_object_is_nested() -> None:
+    config = types.GenerateContentConfig(response_schema=types.Schema(
+        type=types.Type.ARRAY, items=types.Schema(type=types.Type.STRING)))
+    reply = anthropic_tool_use("structured_output", {"response": ["a", "b"]})
+    async with FakeAnthropicServer([reply]) as server:
+        responses = await call(claude(server), LlmRequest(contents=[user_text("x")],
+                                                          config=config))
+    assert {"type": "object", "properties": {"response": {"type": "array",
+                                                          "items": {"type": "string"}}},
+            "required": ["response"]} == server.message_requests[0].body["tools"][0][
+                "input_schema"]
+    assert '["a", "b"]' == responses[-1].content.parts[0].text
 
 
 # ---- retries and errors -------------------------------------------------------------------

@@ -33,6 +33,7 @@ from trio_adk.models._anthropic_wire import (
     AnthropicGenerateContentConfig,
     MessageAssembler,
     message_response,
+    output_tool,
     request_body,
 )
 from trio_adk.models._base_llm import BaseLlm
@@ -171,7 +172,10 @@ class AnthropicLlm(BaseLlm):
     ids, thinking blocks with their signatures); function declarations become tools (with
     ``tool_choice`` auto when the agent has tools); ``temperature``, ``top_p``, ``top_k``
     (left out while thinking is on), ``stop_sequences``; ``thinking_budget`` as ``thinking``
-    and :class:`AnthropicGenerateContentConfig`'s ``effort`` as ``output_config``.
+    and :class:`AnthropicGenerateContentConfig`'s ``effort`` as ``output_config``; a response
+    schema (an agent's ``output_schema``), when the request declares no tools, as the
+    ``structured_output`` tool Claude is made to call, whose input comes back as the JSON
+    text reply.
     Replies: text, thinking and ``tool_use`` blocks as parts (function calls keep Claude's
     ids), usage and ``stop_reason`` mapped.  Streaming yields a partial response per text
     (or thinking) delta, then the aggregated reply, tool inputs assembled from their
@@ -327,6 +331,7 @@ class AnthropicLlm(BaseLlm):
         if not llm_request.model:
             llm_request.model = self.model
         body = request_body(llm_request, self._model_name(llm_request.model), self.max_tokens)
+        output = output_tool(llm_request)
         if not stream:
             attempt = 0
             while True:
@@ -336,12 +341,13 @@ class AnthropicLlm(BaseLlm):
                     break
                 except _Failure as failure:
                     await self._backoff_or_raise(failure, attempt)
-            yield message_response(message)
+            response = message_response(message)
+            yield response if output is None else output.unwrap(response)
             return
         attempt = 0
         while True:
             attempt += 1
-            assembler = MessageAssembler()
+            assembler = MessageAssembler(output)
             yielded = False
             try:
                 async with aclosing(self._events(body)) as events:

@@ -17,8 +17,9 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+import attrs
 from google.genai import types
-from pydantic import Field, model_validator
+from pydantic import Field, TypeAdapter, model_validator
 
 from trio_adk.errors import ModelConfigError, ModelResponseError
 from trio_adk.models._llm_request import LlmRequest
@@ -239,23 +240,96 @@ def message_params(contents: Iterable[types.Content]) -> list[dict[str, Any]]:
     return messages
 
 
+_SCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
+_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SCHEMA_ONES = ("items", "additionalProperties", "not", "if", "then", "else")
+
+
 def _lowercase_types(schema: Any) -> Any:
-    """JSON Schema ``type`` values in lower case, everywhere in ``schema`` (in place)."""
-    if isinstance(schema, dict):
-        for key, value in schema.items():
-            if key == "type" and isinstance(value, str):
-                schema[key] = value.lower()
-            elif key == "type" and isinstance(value, list):
-                schema[key] = [v.lower() if isinstance(v, str) else v for v in value]
-            elif key == "properties" and isinstance(value, dict):
-                for sub in value.values():
-                    _lowercase_types(sub)
-            else:
-                _lowercase_types(value)
-    elif isinstance(schema, list):
+    """JSON Schema ``type`` values in lower case (genai's ``Schema`` dumps ``STRING``), in
+    ``schema`` and its subschemas, in place; values such as ``default`` are left alone."""
+    if isinstance(schema, list):
         for item in schema:
             _lowercase_types(item)
+        return schema
+    if not isinstance(schema, dict):
+        return schema
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        schema["type"] = kind.lower()
+    elif isinstance(kind, list):
+        schema["type"] = [v.lower() if isinstance(v, str) else v for v in kind]
+    for key in _SCHEMA_MAPS:
+        if isinstance(schema.get(key), dict):
+            for sub in schema[key].values():
+                _lowercase_types(sub)
+    for key in (*_SCHEMA_LISTS, *_SCHEMA_ONES):
+        if key in schema:
+            _lowercase_types(schema[key])
     return schema
+
+
+OUTPUT_TOOL = "structured_output"
+_OUTPUT_VALUE = "response"
+
+
+@attrs.frozen
+class OutputTool:
+    """A response schema sent as the one tool Claude is asked to call (Claude takes no
+    response schema on most models); its call is turned back into the JSON text reply."""
+
+    param: dict[str, Any]
+    nested: bool
+    """True when the schema is not an object and was nested under ``"response"``."""
+
+    def choice(self, thinking: bool) -> dict[str, Any]:
+        # Claude refuses forced tool use while thinking: offer the tool instead.
+        if thinking:
+            return {"type": "auto", "disable_parallel_tool_use": True}
+        return {"type": "tool", "name": OUTPUT_TOOL, "disable_parallel_tool_use": True}
+
+    def unwrap(self, response: LlmResponse) -> LlmResponse:
+        """Replace the call of this tool (if any) by its input as JSON text (in place)."""
+        parts = response.content.parts if response.content is not None else None
+        call = next((p.function_call for p in parts or [] if p.function_call is not None
+                     and p.function_call.name == OUTPUT_TOOL), None)
+        if call is None or response.content is None:
+            return response
+        args = call.args or {}
+        value = args.get(_OUTPUT_VALUE) if self.nested else args
+        kept = [p for p in parts or [] if p.thought]
+        response.content.parts = [*kept, types.Part(text=json.dumps(value, ensure_ascii=False))]
+        return response
+
+
+def output_tool(llm_request: LlmRequest) -> OutputTool | None:
+    """The tool carrying the request's response schema, when it has one and declares no
+    tools of its own (forcing a call would cut a tool-using turn short)."""
+    config = llm_request.config
+    schema_source: Any = config.response_schema
+    if schema_source is None:
+        schema_source = config.response_json_schema
+    if schema_source is None or any(
+            isinstance(tool, types.Tool) and tool.function_declarations
+            for tool in config.tools or []):
+        return None
+    if isinstance(schema_source, types.Schema):
+        schema = schema_source.model_dump(by_alias=True, exclude_none=True, mode="json")
+    elif isinstance(schema_source, dict):
+        schema = copy.deepcopy(schema_source)
+    else:
+        schema = TypeAdapter(schema_source).json_schema()
+    _lowercase_types(schema)
+    nested = schema.get("type") != "object"
+    if nested:
+        defs = schema.pop("$defs", None)
+        schema = {"type": "object", "properties": {_OUTPUT_VALUE: schema},
+                  "required": [_OUTPUT_VALUE]}
+        if defs:
+            schema["$defs"] = defs
+    return OutputTool(param={"name": OUTPUT_TOOL, "input_schema": schema, "description": (
+        "Provide your final answer. Call this tool exactly once, with your whole answer as "
+        "its input.")}, nested=nested)
 
 
 def tool_param(declaration: types.FunctionDeclaration) -> dict[str, Any]:
@@ -335,6 +409,11 @@ def request_body(llm_request: LlmRequest, model: str, max_tokens: int) -> dict[s
     thinking = thinking_param(config)
     if thinking is not None:
         body["thinking"] = thinking
+    output = output_tool(llm_request)
+    if output is not None:
+        body["tools"] = [output.param]
+        body["tool_choice"] = output.choice(thinking is not None
+                                            and thinking["type"] != "disabled")
     effort = _effort(config)
     if effort is not None:
         body["output_config"] = {"effort": effort}
@@ -440,13 +519,15 @@ def message_response(message: Any) -> LlmResponse:
 class MessageAssembler:
     """Builds the reply from the events of a Messages stream, one event at a time.
 
-    :meth:`add` returns the partial responses to forward (text and thinking deltas); the
+    :meth:`add` returns the partial responses to forward (text and thinking deltas, and the
+    JSON answer streamed into ``output``'s tool when that tool was not nested); the
     blocks are kept by index and :meth:`finish` returns the aggregated reply: text, thinking
     (with its signature) and tool_use blocks in index order, a tool's input parsed from its
     ``input_json_delta`` pieces, however they were split.  Not thread-safe; one per stream.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, output: OutputTool | None = None) -> None:
+        self._output = output
         self._blocks: dict[int, dict[str, Any]] = {}
         self._json: dict[int, list[str]] = {}
         self._usage: dict[str, Any] = {}
@@ -525,7 +606,11 @@ class MessageAssembler:
             pieces = self._json.get(index)
             if pieces is None:
                 raise _bad(f"an input_json_delta for block {index}, which is not a tool_use")
-            pieces.append(str(delta.get("partial_json") or ""))
+            piece = str(delta.get("partial_json") or "")
+            pieces.append(piece)
+            if (piece and self._output is not None and not self._output.nested
+                    and block.get("name") == OUTPUT_TOOL):
+                return [self._partial(types.Part(text=piece))]  # the JSON answer, as it comes
         return []
 
     def _partial(self, part: types.Part) -> LlmResponse:
@@ -551,8 +636,9 @@ class MessageAssembler:
             part = block_part(block)
             if part is not None:
                 parts.append(part)
-        return LlmResponse(
+        response = LlmResponse(
             content=types.Content(role="model", parts=parts),
             usage_metadata=usage_metadata(self._usage),
             finish_reason=finish_reason(self._stop_reason),
             model_version=self._model, partial=False)
+        return response if self._output is None else self._output.unwrap(response)
