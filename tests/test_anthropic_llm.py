@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -632,3 +633,39 @@ def test_benchmark_quick() -> None:
                           capture_output=True, text=True, timeout=300)
     assert 0 == done.returncode, done.stderr
     assert 2 == done.stdout.count("ratio"), done.stdout
+
+
+# ---- the same mapping as google-adk ---------------------------------------------------------
+
+_ADK_ENV = "TRIO_ADK_GOOGLE_ADK_PYTHON"
+_MAPPING = Path(__file__).resolve().parent / "compat" / "anthropic_mapping.py"
+
+
+def _adk_python_with_the_sdk() -> str | None:
+    python = os.environ.get(_ADK_ENV)
+    if not python:
+        return None
+    found = subprocess.run([python, "-c", "import anthropic, google.adk.models.anthropic_llm"],
+                           capture_output=True, timeout=120, check=False)
+    return python if found.returncode == 0 else None
+
+
+@pytest.mark.slow
+def test_mapping_matches_google_adk() -> None:
+    """One conversation (text, image, PDF, thinking, tool calls with a valid and an invalid
+    id, their results, code execution, empty text) and config (system, sampling, stop
+    sequences, max tokens, tools from both schema kinds, thinking off) give the same request
+    body as google-adk's AnthropicLlm, and one reply (thinking, text, tool_use, cache usage)
+    the same LlmResponse."""
+    python = _adk_python_with_the_sdk()
+    if python is None:
+        pytest.skip(f"{_ADK_ENV} is not set to an interpreter with google-adk 2.13 and the "
+                    "anthropic SDK")
+
+    def mapped(interpreter: str, which: str) -> Any:
+        done = subprocess.run([interpreter, str(_MAPPING), which], capture_output=True,
+                              text=True, timeout=120, check=False)
+        assert 0 == done.returncode, done.stderr[-3000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert mapped(python, "adk") == mapped(sys.executable, "trio_adk")

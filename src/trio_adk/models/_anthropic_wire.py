@@ -79,7 +79,7 @@ class ToolIds:
 
     def _fresh(self) -> str:
         self._count += 1
-        return f"toolu_trio_adk_{self._count}"
+        return f"toolu_fallback_{self._count - 1}"  # ADK's spelling: same bodies as ADK
 
     def call(self, call_id: str | None, name: str | None) -> str:
         if call_id and _TOOL_ID.fullmatch(call_id):
