@@ -110,7 +110,9 @@ class AnthropicReply:
     """A model reply: content blocks, ``stop_reason`` (default ``"tool_use"`` when a block
     calls a tool, else ``"end_turn"``), ``usage`` (default: estimated from the sizes).
 
-    Timing: ``delay`` before the reply, ``event_delay`` between stream events.
+    Timing: ``delay`` before the reply, ``event_delay`` between stream events;
+    ``stall_after``: after that many stream events the server sends nothing more and waits
+    until the client leaves (or the server stops).
     ``write_sizes``: send the stream's bytes in writes of these sizes (cycled), to split
     events anywhere.  ``fault`` / ``fault_after`` / ``error_event``: see :data:`Fault`.
     """
@@ -121,6 +123,7 @@ class AnthropicReply:
     model: str | None = None
     delay: float = 0.0
     event_delay: float = 0.0
+    stall_after: int | None = None
     write_sizes: tuple[int, ...] | None = None
     fault: Fault | None = None
     fault_after: int = 0

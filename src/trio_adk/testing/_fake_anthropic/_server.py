@@ -324,6 +324,9 @@ class FakeAnthropicServer:
         pending = bytearray()
         sizes = list(reply.write_sizes or ())
         for index, event in enumerate(events):
+            if index == reply.stall_after:
+                await self._flush(conn, pending, sizes)
+                await trio.sleep_forever()
             if reply.fault is not None and index == reply.fault_after:
                 await self._flush(conn, pending, sizes)
                 await self._stream_fault(conn, reply, event)
