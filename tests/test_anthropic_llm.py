@@ -514,6 +514,27 @@ async def test_cancelling_mid_stream_closes_the_connection() -> None:
     assert [("a ", True)] == [(r.content.parts[0].text, r.partial) for r in got]
 
 
+async def test_cancelling_a_call_waiting_for_its_reply() -> None:
+    """A unary call cancelled while the server sits on the request ends at once, with its
+    connection closed (the suite's leak check), and is not retried."""
+    arrived = trio.Event()
+
+    async def never_answers(request: Any) -> str:
+        arrived.set()
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async with FakeAnthropicServer(responder=never_answers, script=[]) as server:
+        model = claude(server)
+        with trio.fail_after(30):  # a guard against a hang, not a timing assertion
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(call, model)
+                await arrived.wait()
+                nursery.cancel_scope.cancel()
+        await model.aclose()
+    assert 1 == len(server.message_requests)
+
+
 # ---- input_json_delta pieces split anywhere -------------------------------------------------
 
 _JSON_VALUES = st.recursive(

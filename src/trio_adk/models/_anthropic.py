@@ -376,9 +376,14 @@ class AnthropicLlm(BaseLlm):
         sdk = _sdk()
         try:
             with self._owner().request() as client:
-                manager = client.messages.with_streaming_response.create(**_sdk_args(body))
-                async with manager as response:
+                response = await client.messages.with_streaming_response.create(
+                    **_sdk_args(body)).__aenter__()
+                try:
                     raw = await response.read()
+                finally:
+                    with trio.move_on_after(_CLOSE_TIMEOUT) as cleanup:
+                        cleanup.shield = True
+                        await response.close()
         except (sdk.APIStatusError, sdk.APIConnectionError) as exc:
             raise self._failure(exc) from exc
         except _http_errors() as exc:
