@@ -103,7 +103,6 @@ ADK_MODULES_NOT_PROVIDED = frozenset({
     "memory.memory_entry",
     "memory.vertex_ai_memory_bank_service",
     "memory.vertex_ai_rag_memory_service",
-    "models.anthropic_llm",
     "models.apigee_llm",
     "models.cache_metadata",
     "models.gemini_context_cache_manager",
