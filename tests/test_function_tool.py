@@ -584,12 +584,24 @@ def test_as_tool() -> None:
     assert issubclass(FunctionTool, BaseTool)
 
 
-def test_require_confirmation_not_supported() -> None:
-    def f() -> None:
-        pass
+async def test_require_confirmation_asks_instead_of_running() -> None:
+    """The round trip is in test_tool_confirmation.py; here: an unapproved call does
+    not run and records its request."""
+    ran: list[int] = []
 
-    with pytest.raises(NotImplementedError, match="require_confirmation"):
-        FunctionTool(f, require_confirmation=True)
+    def f(n: int) -> int:
+        ran.append(n)
+        return n
+
+    context = make_tool_context()
+    result = await FunctionTool(f, require_confirmation=True).run_async(
+        args={"n": 1}, tool_context=context)
+
+    assert {"error": "This tool call requires confirmation, please approve or reject."} \
+        == result
+    assert [] == ran
+    assert ["call-1"] == list(context.actions.requested_tool_confirmations)
+    assert context.actions.skip_summarization
 
 
 async def test_positional_only_parameters_are_declared_and_passed() -> None:

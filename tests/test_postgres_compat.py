@@ -47,13 +47,11 @@ async def adk(url: str, *args: str) -> dict[str, Any]:
 
 def _comparable(adk_event: dict[str, Any]) -> dict[str, Any]:
     """ADK 2.13's dump without the fields trio-adk's Event does not model (ADK fills
-    them with defaults: node_info, an empty requested_tool_confirmations)."""
+    them with a default: node_info)."""
     event = dict(adk_event)
     if event.get("node_info") == {"path": ""}:
         del event["node_info"]
     actions = dict(event.get("actions", {}))
-    if actions.get("requested_tool_confirmations") == {}:
-        del actions["requested_tool_confirmations"]
     event["actions"] = actions
     return event
 

@@ -106,7 +106,8 @@ def test_json_keys_are_camel_case_and_none_is_omitted() -> None:
         "invocationId": "",
         "id": "x",
         "timestamp": 1.0,
-        "actions": {"stateDelta": {}, "artifactDelta": {}, "requestedAuthConfigs": {}},
+        "actions": {"stateDelta": {}, "artifactDelta": {}, "requestedAuthConfigs": {},
+                    "requestedToolConfirmations": {}},
     }
     assert expected == data
 

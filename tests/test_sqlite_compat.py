@@ -52,8 +52,6 @@ def comparable(adk_event: dict[str, Any]) -> dict[str, Any]:
     if event.get("node_info") == {"path": ""}:
         del event["node_info"]
     actions = dict(event.get("actions", {}))
-    if actions.get("requested_tool_confirmations") == {}:
-        del actions["requested_tool_confirmations"]
     event["actions"] = actions
     return event
 

@@ -158,7 +158,6 @@ ADK_MODULES_NOT_PROVIDED = frozenset({
     "tools.skill_toolset",
     "tools.spanner",
     "tools.tool_configs",
-    "tools.tool_confirmation",
     "tools.toolbox_toolset",
     "tools.vertex_ai_load_profiles_tool",
     "utils.agent_info",

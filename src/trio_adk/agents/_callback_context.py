@@ -156,20 +156,17 @@ class CallbackContext(ReadonlyContext):
         return _custom_metadata(self._invocation_context)
 
     @property
-    def tool_confirmation(self) -> None:
-        """Always None: trio-adk has no tool confirmations yet (see
-        :meth:`request_confirmation`)."""
+    def tool_confirmation(self) -> Any:
+        """None outside a tool's context (a ``ToolContext`` has the client's answer to
+        its call's confirmation request here)."""
         return None
 
     def request_confirmation(self, *, hint: str | None = None, payload: Any = None) -> None:
-        """Not supported yet: raises ``NotImplementedError``.
-
-        ADK pauses the tool call for a human's approval; trio-adk does not implement that
-        flow, and refuses rather than running the tool unconfirmed.
-        """
-        raise NotImplementedError(
-            "request_confirmation is not supported by trio-adk yet; check for approval in "
-            "a before_tool callback, or ask with a long-running tool (get_user_choice)."
+        """Only a tool's context can ask for a confirmation (``ToolContext``); here
+        raises ``ValueError``."""
+        raise ValueError(
+            "request_confirmation requires a function_call_id: it only works in a "
+            "tool's context."
         )
 
     def get_invocation_context(self) -> InvocationContext:

@@ -7,6 +7,7 @@ from typing import Any
 import attrs
 
 from trio_adk._utils._model import ModelMixin
+from trio_adk.events._tool_confirmation import ToolConfirmation
 from trio_adk.events._ui_widget import UiWidget
 
 
@@ -23,6 +24,9 @@ class EventActions(ModelMixin):
         escalate: Asks the enclosing ``LoopAgent`` to stop.
         skip_summarization: On a function-response event: do not call the model again.
         requested_auth_configs: Function-call id -> auth request, set by tools.
+        requested_tool_confirmations: Function-call id -> the approval a tool asked for
+            (``ToolContext.request_confirmation``); the flow turns each into an
+            ``adk_request_confirmation`` call to the client.
         end_of_agent: Set on the last event of an agent (bookkeeping only).
         render_ui_widgets: Widgets for the UI to render with the event (see
             ``render_ui_widget`` on a tool's or callback's context); None when there
@@ -35,5 +39,6 @@ class EventActions(ModelMixin):
     transfer_to_agent: str | None = None
     escalate: bool | None = None
     requested_auth_configs: dict[str, Any] = attrs.field(factory=dict)
+    requested_tool_confirmations: dict[str, ToolConfirmation] = attrs.field(factory=dict)
     end_of_agent: bool | None = None
     render_ui_widgets: list[UiWidget] | None = None

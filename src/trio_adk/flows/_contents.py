@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from trio_adk.agents._invocation_context import InvocationContext
 
 AUTH_FUNCTION_NAME = "adk_request_credential"
+CONFIRMATION_FUNCTION_NAME = "adk_request_confirmation"
+_CLIENT_FUNCTIONS = frozenset({AUTH_FUNCTION_NAME, CONFIRMATION_FUNCTION_NAME})
 CLIENT_ID_PREFIX = "adk-"
 
 
@@ -37,7 +39,7 @@ def build_contents(ctx: InvocationContext, agent_name: str, *, include: str) -> 
             continue
         if branch and event.branch and not _in_branch(branch, event.branch):
             continue
-        if _is_auth_event(event):
+        if _is_client_request_event(event):
             continue
         kept.append(event)
     if include == "none":
@@ -56,14 +58,16 @@ def _in_branch(current: str, event_branch: str) -> bool:
     return current == event_branch or current.startswith(event_branch + ".")
 
 
-def _is_auth_event(event: Event) -> bool:
+def _is_client_request_event(event: Event) -> bool:
+    """A request to the client (credentials, confirmation) or its answer: never sent to
+    the model."""
     content = event.content
     assert content is not None and content.parts is not None
     for part in content.parts:
-        if part.function_call is not None and part.function_call.name == AUTH_FUNCTION_NAME:
+        if part.function_call is not None and part.function_call.name in _CLIENT_FUNCTIONS:
             return True
         if (part.function_response is not None
-                and part.function_response.name == AUTH_FUNCTION_NAME):
+                and part.function_response.name in _CLIENT_FUNCTIONS):
             return True
     return False
 

@@ -17,7 +17,12 @@ from trio_adk._utils._ids import new_uuid4
 from trio_adk.errors import ToolNotFoundError
 from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
-from trio_adk.flows._contents import AUTH_FUNCTION_NAME, CLIENT_ID_PREFIX
+from trio_adk.events._tool_confirmation import ToolConfirmation
+from trio_adk.flows._contents import (
+    AUTH_FUNCTION_NAME,
+    CLIENT_ID_PREFIX,
+    CONFIRMATION_FUNCTION_NAME,
+)
 from trio_adk.telemetry._spans import tool_span
 from trio_adk.tools._base_tool import BaseTool
 from trio_adk.tools._function_tool import FunctionTool
@@ -70,17 +75,31 @@ async def handle_function_calls(
     other calls are cancelled and the error propagates unwrapped.  Returns ``None`` when
     no call produced a response (long-running tools that answer later).
     """
-    calls = call_event.get_function_calls()
+    return await handle_call_list(agent, ctx, call_event.get_function_calls(), tools)
+
+
+async def handle_call_list(
+    agent: LlmAgent,
+    ctx: InvocationContext,
+    calls: list[types.FunctionCall],
+    tools: dict[str, BaseTool],
+    confirmations: dict[str, ToolConfirmation] | None = None,
+) -> Event | None:
+    """:func:`handle_function_calls` for a list of calls; ``confirmations`` (call id ->
+    the client's answer) are handed to those calls' tools as
+    ``tool_context.tool_confirmation``."""
     if not calls:
         return None
+    answers = confirmations or {}
     if len(calls) == 1:
-        single = await run_call(agent, ctx, calls[0], tools)
-        return single
+        return await run_call(agent, ctx, calls[0], tools,
+                              confirmation=answers.get(calls[0].id or ""))
     results: list[Event | None] = [None] * len(calls)
 
     def job(index: int, call: types.FunctionCall) -> Callable[[], Awaitable[None]]:
         async def run_one() -> None:
-            results[index] = await run_call(agent, ctx, call, tools)
+            results[index] = await run_call(agent, ctx, call, tools,
+                                            confirmation=answers.get(call.id or ""))
         return run_one
 
     await run_all([(f"trio_adk.tool:{call.name}", job(i, call)) for i, call in enumerate(calls)])
@@ -98,15 +117,17 @@ result for the model."""
 async def run_call(
     agent: LlmAgent, ctx: InvocationContext, call: types.FunctionCall,
     tools: dict[str, BaseTool], *, on_stream: OnStream | None = None,
+    confirmation: ToolConfirmation | None = None,
 ) -> Event | None:
     """Run one function call with its callbacks; the response event, or None for a
     long-running tool that answers later.
 
     A tool that returns an async generator is a streaming tool: with ``on_stream`` (live
     mode) it is handed over and its immediate result answers the call; otherwise it is
-    closed and ``TypeError`` is raised.
+    closed and ``TypeError`` is raised.  ``confirmation``: the client's answer when the
+    call runs again after a confirmation request.
     """
-    tool_context = ToolContext(ctx, function_call_id=call.id)
+    tool_context = ToolContext(ctx, function_call_id=call.id, tool_confirmation=confirmation)
     args: dict[str, Any] = copy.deepcopy(call.args) if call.args else {}
     tool = tools.get(call.name or "")
     input_stream: LiveRequestQueue | None = None
@@ -225,6 +246,7 @@ def merge_actions(actions: list[EventActions]) -> EventActions:
         _merge_dicts(merged.state_delta, a.state_delta)
         _merge_dicts(merged.artifact_delta, a.artifact_delta)
         merged.requested_auth_configs.update(a.requested_auth_configs)
+        merged.requested_tool_confirmations.update(a.requested_tool_confirmations)
         if a.render_ui_widgets:
             merged.render_ui_widgets = [*(merged.render_ui_widgets or []),
                                         *a.render_ui_widgets]
@@ -266,6 +288,43 @@ def auth_request_event(ctx: InvocationContext, response_event: Event) -> Event |
         call = types.FunctionCall(
             id=new_call_id(), name=AUTH_FUNCTION_NAME,
             args={"functionCallId": function_call_id, "authConfig": dumped},
+        )
+        assert call.id is not None
+        ids.add(call.id)
+        parts.append(types.Part(function_call=call))
+    return Event(
+        invocation_id=ctx.invocation_id, author=response_event.author,
+        branch=response_event.branch, content=types.Content(role="model", parts=parts),
+        long_running_tool_ids=ids,
+    )
+
+
+def confirmation_request_event(
+    ctx: InvocationContext, call_event: Event, response_event: Event
+) -> Event | None:
+    """The event asking the client to approve the calls whose tools requested it, if any.
+
+    One ``adk_request_confirmation`` call per request, with a fresh client id, the
+    original call and the request as its args, and marked long-running.
+    """
+    requested = response_event.actions.requested_tool_confirmations
+    if not requested:
+        return None
+    originals = {c.id: c for c in call_event.get_function_calls() if c.id}
+    parts: list[types.Part] = []
+    ids: set[str] = set()
+    for function_call_id, confirmation in requested.items():
+        original = originals.get(function_call_id)
+        if original is None:
+            continue
+        call = types.FunctionCall(
+            id=new_call_id(), name=CONFIRMATION_FUNCTION_NAME,
+            args={
+                "originalFunctionCall": original.model_dump(
+                    mode="json", by_alias=True, exclude_none=True),
+                "toolConfirmation": confirmation.model_dump(
+                    mode="json", by_alias=True, exclude_none=True),
+            },
         )
         assert call.id is not None
         ids.add(call.id)

@@ -19,9 +19,11 @@ from trio_adk.agents._run_config import StreamingMode
 from trio_adk.code_executors._processing import add_code_execution, save_generated_images
 from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
+from trio_adk.flows._confirmation import resume_confirmed_calls
 from trio_adk.flows._contents import build_contents
 from trio_adk.flows._functions import (
     auth_request_event,
+    confirmation_request_event,
     handle_function_calls,
     long_running_ids,
     populate_call_ids,
@@ -73,6 +75,10 @@ async def _run_step(agent: LlmAgent, ctx: InvocationContext) -> Event | None:
     """One model call and the tool round it triggers.  Returns the last event, or None
     when the step produced nothing or handed over to another agent."""
     request = LlmRequest()
+    # Calls the client has just confirmed or rejected run first, so the model sees
+    # their results (as ADK's request_confirmation request processor).
+    if not await resume_confirmed_calls(agent, ctx):
+        return None
     await preprocess(agent, ctx, request)
     if ctx.end_invocation:
         return None
@@ -253,6 +259,9 @@ async def _handle_response(
     auth_event = auth_request_event(ctx, response_event)
     if auth_event is not None:
         await ctx.emit(auth_event)
+    confirmation_event = confirmation_request_event(ctx, event, response_event)
+    if confirmation_event is not None:
+        await ctx.emit(confirmation_event)
     await emit_agent_event(agent, ctx, response_event)
     target_name = response_event.actions.transfer_to_agent
     if target_name:

@@ -1,5 +1,6 @@
 """Tools: what a model can call, and the context they run in."""
 
+from trio_adk.events._tool_confirmation import ToolConfirmation as ToolConfirmation
 from trio_adk.tools._agent_tool import AgentTool as AgentTool
 from trio_adk.tools._base_tool import BaseTool as BaseTool
 from trio_adk.tools._base_tool import BaseToolset as BaseToolset
@@ -28,6 +29,7 @@ __all__ = [
     "ExampleTool",
     "FunctionTool",
     "LongRunningFunctionTool",
+    "ToolConfirmation",
     "ToolContext",
     "VertexAiSearchTool",
     "enterprise_web_search",

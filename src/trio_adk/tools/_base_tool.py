@@ -38,6 +38,13 @@ class BaseTool(abc.ABC):
         """Run the tool with the model's arguments and return its result."""
         raise NotImplementedError(f"{type(self).__name__} does not implement run_async.")
 
+    async def check_require_confirmation(
+        self, args: dict[str, Any], tool_context: ToolContext
+    ) -> bool:
+        """Whether this call needs a human's approval before it runs (False here;
+        ``FunctionTool(require_confirmation=...)`` decides per call)."""
+        return False
+
     @native
     async def process_llm_request(
         self, *, tool_context: ToolContext, llm_request: LlmRequest

@@ -83,9 +83,12 @@ class FunctionTool(BaseTool):
     while the calling task waits, but other calls of the same model turn run
     concurrently.  Construct from any thread; ``run_async`` runs inside the trio run.
 
-    ``require_confirmation`` (human approval before the call) is not supported yet:
-    passing a truthy value raises ``NotImplementedError`` rather than running the tool
-    unconfirmed.
+    ``require_confirmation`` asks a human to approve each call before the function
+    runs: ``True``, or a predicate called with the call's arguments (and
+    ``tool_context`` when it has such a parameter; sync or async) that returns whether
+    this call needs approval.  An unapproved call does not run: it asks for
+    confirmation (``tool_context.request_confirmation``) and answers the model with an
+    error; the client's answer runs it, or rejects it, in a later run.
     """
 
     # Sync functions that return at once may run in the trio task instead of a thread.
@@ -97,11 +100,6 @@ class FunctionTool(BaseTool):
         *,
         require_confirmation: bool | Callable[..., Any] = False,
     ) -> None:
-        if require_confirmation:
-            raise NotImplementedError(
-                "FunctionTool(require_confirmation=...) is not supported by trio-adk yet; "
-                "check for approval in a before_tool callback instead."
-            )
         super().__init__(name=callable_name(func), description=callable_doc(func) or "")
         self.func = func
         self.require_confirmation = require_confirmation
@@ -164,6 +162,17 @@ class FunctionTool(BaseTool):
         missing = mandatory_args_missing(self._declared_params, args)
         if missing:
             return missing_args_error(self.name, missing)
+        if await self.check_require_confirmation(args, tool_context):
+            confirmation = tool_context.tool_confirmation
+            if confirmation is None:
+                tool_context.request_confirmation(hint=(
+                    f"Please approve or reject the tool call {self.name}() by responding "
+                    "with a FunctionResponse with an expected ToolConfirmation payload."))
+                tool_context.actions.skip_summarization = True
+                return {"error": "This tool call requires confirmation, please approve "
+                                 "or reject."}
+            if not confirmation.confirmed:
+                return {"error": "This tool call is rejected."}
         positional: list[Any] = []
         keywords: dict[str, Any] = {}
         for param in self._params:
@@ -190,6 +199,34 @@ class FunctionTool(BaseTool):
         if inspect.isawaitable(result):
             result = await await_user(result)
         return result
+
+    async def check_require_confirmation(
+        self, args: dict[str, Any], tool_context: ToolContext
+    ) -> bool:
+        """Whether this call (with the model's ``args``) needs a human's approval.
+
+        A predicate gets the arguments its signature names (``tool_context`` too); a
+        sync one runs in a worker thread like a sync tool.
+        """
+        check = self.require_confirmation
+        if not callable(check):
+            return bool(check)
+        try:
+            params = dict(inspect.signature(check).parameters)
+        except (TypeError, ValueError):
+            params = {}
+        takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        given = {k: self._convert(k, v) for k, v in args.items()}
+        given["tool_context"] = tool_context
+        keywords = {k: v for k, v in given.items() if takes_all or k in params}
+        call = functools.partial(check, **keywords)
+        if inspect.iscoroutinefunction(check) or inspect.iscoroutinefunction(
+                getattr(check, "__call__", None)):  # noqa: B004
+            return bool(await await_user(call()))
+        result = await run_sync_tool(call, tool_context)
+        if inspect.isawaitable(result):
+            result = await await_user(result)
+        return bool(result)
 
     def _convert(self, name: str, value: Any) -> Any:
         adapter = self._converters.get(name)
