@@ -38,6 +38,7 @@ from trio_adk.agents._live_request_queue import LiveRequestQueue
 from trio_adk.agents._llm_agent import LlmAgent
 from trio_adk.agents._run_config import RunConfig, StreamingMode, check_run_config
 from trio_adk.agents._tree import validate_tree
+from trio_adk.apps._app import App
 from trio_adk.artifacts._base import BaseArtifactService
 from trio_adk.artifacts._in_memory import InMemoryArtifactService
 from trio_adk.auth._base import BaseCredentialService
@@ -96,10 +97,15 @@ class Runner:
     closed: build agents once and reuse them rather than one per request.)
 
     Args:
+        app: An :class:`~trio_adk.apps.App`: its root agent is the runner's agent and its
+            plugins the runner's plugins (``plugins=`` must then be left out), as in ADK.
+            Give ``app`` or ``agent``, not both.
         app_name: The app the sessions belong to (non-empty).  Required with ``agent``;
-            without one it defaults to ``"Runner"``.
-        agent: The root agent of the ADK-form runs.  Leave it out (``Runner()``) for a
-            runner whose runs name their agent; ``agent=None`` is an error.
+            with ``app`` it defaults to the app's name (another name may be given, as in
+            ADK); without either it defaults to ``"Runner"``.
+        agent: The root agent of the ADK-form runs.  Leave it (and ``app``) out
+            (``Runner()``) for a runner whose runs name their agent; ``agent=None`` is an
+            error.
         plugins: Plugins applied to every run, in order (names must be unique).
         artifact_service, session_service, memory_service, credential_service: The
             services runs use.  With ``agent``, only the session service is required
@@ -123,7 +129,8 @@ class Runner:
 
     Raises:
         TypeError, ValueError: a bad argument, named in the message; with ``agent``, a
-            missing ``app_name`` or ``session_service`` (as in ADK).
+            missing ``app_name`` or ``session_service`` (as in ADK); ``app`` with
+            ``agent`` or ``plugins`` (ValueError, as in ADK).
         AgentTreeError: an invalid agent tree.
 
     A runner may be built anywhere and used from trio tasks, asyncio tasks and plain
@@ -131,6 +138,8 @@ class Runner:
     """
 
     app_name: str
+    app: App | None
+    """The :class:`~trio_adk.apps.App` given to the constructor, or None."""
     agent: BaseAgent | None
     artifact_service: BaseArtifactService | None = None
     session_service: BaseSessionService
@@ -141,6 +150,7 @@ class Runner:
     def __init__(
         self,
         *,
+        app: App | None = None,
         app_name: str | None = None,
         agent: BaseAgent | _Missing = _MISSING,
         plugins: list[BasePlugin] | None = None,
@@ -153,6 +163,21 @@ class Runner:
         session_concurrency: Literal["queue", "reject"] = "queue",
     ) -> None:
         root: BaseAgent | None = None
+        if app is not None:  # the ADK form, the agent and plugins taken from the App
+            if agent is not _MISSING and agent is not None:  # ADK accepts agent=None
+                raise ValueError(
+                    f"Only one of app or agent may be provided, but got: "
+                    f"app={type(app).__name__}, agent={type(agent).__name__}. Pass exactly "
+                    f"one to Runner(); the app's agent is app.root_agent.")
+            check_instance(app, App, "app")
+            if plugins is not None:
+                raise ValueError(
+                    "When app is provided, plugins should not be provided and should be "
+                    "provided in the app instead: App(..., plugins=[...]).")
+            agent = app.root_agent
+            plugins = list(app.plugins)
+            if app_name is None:
+                app_name = app.name
         if agent is _MISSING:  # the compact form: runs name their agent
             app_name = check_id(DEFAULT_APP_NAME if app_name is None else app_name,
                                 "app_name")
@@ -215,6 +240,7 @@ class Runner:
         assert session_service is not None and not isinstance(session_service, str)
         assert not isinstance(artifact_service, str) and not isinstance(memory_service, str)
         self.app_name = app_name
+        self.app = app
         self.agent = root
         self.artifact_service = artifact_service
         self.session_service = session_service
@@ -825,20 +851,26 @@ class InMemoryRunner(Runner):
     session id that does not exist yet creates it.  ``InMemoryRunner(agent)`` runs
     ``agent`` in the ADK-form methods; ``InMemoryRunner()`` has no agent of its own, and
     its runs name theirs (``runner.run(agent, "text")``), as with ``Runner()``.
-    ``InMemoryRunner(None)`` is an error.
+    ``InMemoryRunner(None)`` is an error.  ``InMemoryRunner(app=App(...))`` runs the app's
+    root agent with its plugins; the app name is then the app's, otherwise
+    ``"InMemoryRunner"``.
     """
 
     def __init__(
         self,
         agent: BaseAgent | _Missing = _MISSING,
         *,
-        app_name: str = "InMemoryRunner",
+        app: App | None = None,
+        app_name: str | None = None,
         plugins: list[BasePlugin] | None = None,
         auto_create_session: bool = True,
         plugin_close_timeout: float = 5.0,
         session_concurrency: Literal["queue", "reject"] = "queue",
     ) -> None:
+        if app is None and app_name is None:
+            app_name = "InMemoryRunner"
         super().__init__(
+            app=app,
             app_name=app_name,
             agent=agent,
             plugins=plugins,

@@ -1,12 +1,15 @@
-"""Apps: finding and loading the agents of an agents directory.
+"""Apps: :class:`App`, and finding and loading the apps of an agents directory.
 
-:class:`AgentLoader` lists the apps of a folder and imports their root agents, the way
-ADK's ``adk run``, ``adk web`` and ``adk api_server`` do (ADK's path for it is
-``trio_adk.cli.utils.agent_loader``).
+An :class:`App` is a root agent with the plugins and settings of all its runs
+(``Runner(app=App(...), ...)``).  :class:`AgentLoader` lists the apps of a folder and
+imports their ``app`` or ``root_agent``, the way ADK's ``adk run``, ``adk web`` and
+``adk api_server`` do (ADK's path for it is ``trio_adk.cli.utils.agent_loader``).
 """
 
+from trio_adk.apps._app import App as App
+from trio_adk.apps._app import ResumabilityConfig as ResumabilityConfig
 from trio_adk.apps._loader import AgentLoader as AgentLoader
 from trio_adk.apps._loader import AgentLoadError as AgentLoadError
 from trio_adk.apps._loader import AgentNotFoundError as AgentNotFoundError
 
-__all__ = ["AgentLoadError", "AgentLoader", "AgentNotFoundError"]
+__all__ = ["AgentLoadError", "AgentLoader", "AgentNotFoundError", "App", "ResumabilityConfig"]

@@ -1,7 +1,8 @@
 """Finding and importing the apps of an agents directory, as ADK's command line and server do.
 
 An *agents directory* holds one folder per app; the folder's name is the app's name and the
-folder is a Python package (or holds ``agent.py``) that defines ``root_agent``.  A folder that
+folder is a Python package (or holds ``agent.py``) that defines ``app`` (an
+:class:`~trio_adk.apps.App`) or ``root_agent``.  A folder that
 itself holds ``agent.py`` is a *single-agent* directory: its one app is the folder itself.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 
 from trio_adk.agents._base_agent import BaseAgent
+from trio_adk.apps._app import App
 from trio_adk.apps._dotenv import load_dotenv_for_agent
 
 _log = logging.getLogger("trio_adk")
@@ -76,7 +78,8 @@ class AgentLoader:
     ``.env`` file found walking up from the app's folder (see
     :func:`~trio_adk.cli.utils.envs.load_dotenv_for_agent`), then imports, in order:
     ``name`` (``name/__init__.py`` or ``name.py``) and ``name.agent`` (``name/agent.py``),
-    taking the first ``root_agent`` found.  The agent is cached until
+    taking the first ``app`` (an :class:`~trio_adk.apps.App`) or ``root_agent`` found; in
+    one module, ``app`` wins, as in ADK.  The agent or App is cached until
     :meth:`remove_agent_from_cache`.  Apps described by Agent Config YAML
     (``root_agent.yaml``) are listed, but trio-adk does not load them yet.
 
@@ -94,7 +97,7 @@ class AgentLoader:
             path = path.parent
         self.agents_dir: Path = path
         self._lock = threading.RLock()
-        self._cache: dict[str, BaseAgent] = {}
+        self._cache: dict[str, BaseAgent | App] = {}
 
     def __repr__(self) -> str:
         mode = (f"single agent {self._single_agent_name!r}" if self._single_agent_name
@@ -138,8 +141,9 @@ class AgentLoader:
         folder = self.agents_dir / agent_name
         return folder if folder.is_dir() else self.agents_dir
 
-    def load_agent(self, agent_name: str) -> BaseAgent:
-        """The root agent of the app ``agent_name``, imported on first use, then cached.
+    def load_agent(self, agent_name: str) -> BaseAgent | App:
+        """The app ``agent_name``: its ``App`` if it defines ``app``, otherwise its root
+        agent; imported on first use, then cached.
 
         Blocking and not cancellable (it imports the app's code); call it from a worker
         thread when an event loop is running.  Any thread.
@@ -149,8 +153,8 @@ class AgentLoader:
                 imported, so a name like ``../x`` imports nothing).
             AgentLoadError: the app's code failed to import (its error is the
                 ``__cause__``; the message names the file and line), it defines no
-                ``root_agent``, its ``root_agent`` is not a trio-adk agent, or it is an
-                Agent Config YAML app.
+                ``app`` or ``root_agent``, its ``root_agent`` is not a trio-adk agent, its
+                ``app`` is ADK's ``App``, or it is an Agent Config YAML app.
         """
         with self._lock:
             cached = self._cache.get(agent_name)
@@ -200,7 +204,7 @@ class AgentLoader:
                 f"No app named {agent_name!r} in {str(self.agents_dir)!r} (apps: {names}). "
                 f"Check the name, or create it with: trio-adk create {agent_name}")
 
-    def _load(self, name: str) -> BaseAgent:
+    def _load(self, name: str) -> BaseAgent | App:
         folder = self.agents_dir / name
         where = str(self.agents_dir)
         if where not in sys.path:
@@ -260,13 +264,16 @@ class AgentLoader:
             f"App {name!r} failed to import ({place}): {what}. Fix the app's code "
             f"(or install what it imports) and try again.")
 
-    def _root_agent_of(self, name: str, module: ModuleType) -> BaseAgent | None:
+    def _root_agent_of(self, name: str, module: ModuleType) -> BaseAgent | App | None:
         where = module.__name__
         app = getattr(module, "app", None)
-        if app is not None and _looks_like_app(app):
+        if isinstance(app, App):
+            return app
+        kind = f"{type(app).__module__}.{type(app).__qualname__}"
+        if kind.startswith("google.adk.") and _looks_like_app(app):  # others: not an App
             raise AgentLoadError(
-                f"App {name!r} exposes an App object ({where}.app): trio-adk does not load "
-                f"App objects yet. Expose its root agent as root_agent instead.")
+                f"App {name!r}: {where}.app is a {kind}, not a trio-adk App. Import App "
+                f"from trio_adk.apps instead of google.adk.apps.")
         if not hasattr(module, "root_agent"):
             return None
         agent = module.root_agent
@@ -276,7 +283,7 @@ class AgentLoader:
         if kind.startswith("google.adk."):
             hint = "Import Agent from trio_adk instead of google.adk."
         elif _looks_like_app(agent):
-            hint = "Expose the App's root agent as root_agent."
+            hint = "Expose the App as app = App(...) instead (or its root agent as root_agent)."
         else:
             hint = "Set root_agent to an agent, e.g. root_agent = Agent(...)."
         raise AgentLoadError(

@@ -217,7 +217,7 @@ def _load(ctx: click.Context, agent_path: Path, *, in_memory: bool, use_local_st
     imports it, and a Ctrl-C while it loads ends the command with status 130.
     """
     from trio_adk._runner import Runner
-    from trio_adk.apps import AgentLoader, AgentLoadError
+    from trio_adk.apps import AgentLoader, AgentLoadError, App
 
     if agent_path.parent == agent_path:
         raise click.BadParameter("give an app's folder, not the root directory.",
@@ -235,8 +235,9 @@ def _load(ctx: click.Context, agent_path: Path, *, in_memory: bool, use_local_st
     storage = _choose_storage(loader.agent_dir(name), in_memory=in_memory,
                               use_local_storage=use_local_storage, session_uri=session_uri,
                               artifact_uri=artifact_uri, memory_uri=memory_uri)
-    build = partial(Runner, app_name=name, agent=agent, artifact_service=storage.artifact,
-                    memory_service=storage.memory)
+    build = partial(Runner, artifact_service=storage.artifact, memory_service=storage.memory,
+                    **({"app": agent} if isinstance(agent, App)  # as ADK: the App's name
+                       else {"app_name": name, "agent": agent}))
     note = storage.note
     try:
         try:

@@ -6,6 +6,7 @@ import pathlib
 from typing import Protocol, runtime_checkable
 
 from trio_adk.agents._base_agent import BaseAgent
+from trio_adk.apps._app import App
 
 
 @runtime_checkable
@@ -22,8 +23,8 @@ class AgentLoaderLike(Protocol):
         """The names of the apps, sorted."""
         ...
 
-    def load_agent(self, agent_name: str) -> BaseAgent:
-        """Import and return the app's root agent (sync; may be slow)."""
+    def load_agent(self, agent_name: str) -> BaseAgent | App:
+        """Import and return the app's ``App`` or root agent (sync; may be slow)."""
         ...
 
     def agent_dir(self, agent_name: str) -> pathlib.Path:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import trio
 
 from trio_adk._runner import Runner
 from trio_adk.agents._base_agent import BaseAgent
+from trio_adk.apps._app import App
 from trio_adk.auth._in_memory import InMemoryCredentialService
 from trio_adk.server._loader import AgentLoaderLike
 from trio_adk.server._services import Services
@@ -40,6 +42,7 @@ class RunnerPool:
         self._services = services
         self._auto_create_session = auto_create_session
         self._runners: dict[str, Runner] = {}
+        self._apps: dict[str, App] = {}  # the apps that define an App, as last loaded
         self._locks: dict[str, trio.Lock] = {}
         self._closed = False
 
@@ -52,7 +55,8 @@ class RunnerPool:
         return dict(self._runners)
 
     async def load_agent(self, app_name: str) -> BaseAgent:
-        """Import the app's root agent in a worker thread (the loader keeps it cached).
+        """Import the app's root agent in a worker thread (the loader keeps it cached); for
+        an app that defines an ``App``, the App's root agent.
 
         Raises :class:`AppNotFoundError` (the loader's ``ValueError``) or
         :class:`AppLoadError`.  Cancellation waits for the import to finish (an import
@@ -72,6 +76,9 @@ class RunnerPool:
         except Exception as exc:
             _log.exception("Failed to load agent %s", app_name)
             raise AppLoadError("Failed to load agent") from exc
+        if isinstance(agent, App):
+            self._apps[app_name] = agent
+            agent = agent.root_agent
         if not isinstance(agent, BaseAgent):
             _log.error("The loader gave %r for %s, not an agent.", agent, app_name)
             raise AppLoadError("Failed to load agent")
@@ -91,13 +98,15 @@ class RunnerPool:
                 agent = await self.load_agent(app_name)
                 if self._closed:
                     raise trio.ClosedResourceError("the server is shutting down")
-                runner = Runner(
-                    app_name=app_name, agent=agent,
-                    session_service=self._services.session_service,
+                build = partial(
+                    Runner, app_name=app_name, session_service=self._services.session_service,
                     artifact_service=self._services.artifact_service,
                     memory_service=self._services.memory_service,
                     credential_service=InMemoryCredentialService(),
                     auto_create_session=self._auto_create_session)
+                app = self._apps.get(app_name)  # an App's plugins apply; its name does not
+                runner = (build(app=app) if app is not None and app.root_agent is agent
+                          else build(agent=agent))
                 self._runners[app_name] = runner
         return runner
 
