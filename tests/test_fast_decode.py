@@ -12,6 +12,7 @@ factory objects per instance; or the same error.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from typing import Any
@@ -233,7 +234,10 @@ def test_stored_events_decode_as_the_generic_decode_does(event: Event) -> None:
 def test_damaged_documents_decode_or_fail_as_the_generic_decode_does(
         event: Event, mutations: list[tuple[str, str, Any]]) -> None:
     document = stored(event)
-    for kind, key, value in mutations:
+    for kind, key, shared in mutations:
+        # sampled_from hands out the same objects every time: a fresh copy each, or one
+        # mutation could put a dict inside itself (and examples would change each other).
+        value = copy.deepcopy(shared)
         if kind == "set":
             document[key] = value
         elif kind == "del":
