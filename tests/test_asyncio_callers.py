@@ -351,10 +351,11 @@ def test_task_cancel_cancels_the_run_and_waits_for_its_cleanup() -> None:
 
 @pytest.mark.parametrize("kind", ["asyncio.timeout", "asyncio.wait_for"])
 def test_asyncio_deadline_around_the_consumer_cancels_and_waits(kind: str) -> None:
-    """A 0.1 s ``asyncio.timeout`` / ``asyncio.wait_for`` around the consumer while the
-    agent works for 10 s: the run is cancelled, the agent's 0.2 s cleanup finished before
-    the CancelledError reached the consumer's code, the caller gets TimeoutError, and the
-    session holds exactly the received events."""
+    """A 1 s ``asyncio.timeout`` / ``asyncio.wait_for`` around the consumer while the
+    agent works for 10 s after its two events: the run is cancelled, the agent's 0.2 s
+    cleanup finished before the CancelledError reached the consumer's code, the caller gets
+    TimeoutError, and the session holds exactly the received events.  (The deadline leaves
+    the two events a second to arrive, so a slow machine cannot make it fire first.)"""
     probe = Probe()
     plugin = RunLog()
     at_cancel: list[list[str]] = []
@@ -377,10 +378,10 @@ def test_asyncio_deadline_around_the_consumer_cancels_and_waits(kind: str) -> No
         raised: type[BaseException] | None = None
         try:
             if kind == "asyncio.timeout":
-                async with asyncio.timeout(0.1):
+                async with asyncio.timeout(1.0):
                     await consume()
             else:
-                await asyncio.wait_for(consume(), timeout=0.1)
+                await asyncio.wait_for(consume(), timeout=1.0)
         except BaseException as exc:  # the type is what is checked
             raised = type(exc)
         return got, await stored_events(runner), raised, loop.time() - began
@@ -388,7 +389,7 @@ def test_asyncio_deadline_around_the_consumer_cancels_and_waits(kind: str) -> No
     got, stored, raised, elapsed = asyncio.run(main())
     assert TimeoutError is raised
     assert [["s1"]] == at_cancel
-    assert elapsed >= 0.3  # 0.1 s deadline + 0.2 s cleanup awaited
+    assert elapsed >= 1.2  # 1 s deadline + 0.2 s cleanup awaited
     assert ["e0", "e1"] == texts(got)
     assert got == stored[1:]
     assert 0 == plugin.after_runs
@@ -409,7 +410,7 @@ def test_deadline_firing_in_the_loop_body_under_aclosing_waits_for_cleanup() -> 
         got: list[Event] = []
         raised: type[BaseException] | None = None
         try:
-            async with asyncio.timeout(0.5), aclosing(start(runner)) as events:
+            async with asyncio.timeout(2.0), aclosing(start(runner)) as events:
                 async for event in events:
                     got.append(event)
                     await asyncio.sleep(10)
@@ -436,7 +437,7 @@ def test_works_with_asyncio_debug_mode() -> None:
         got: list[Event] = []
         raised: type[BaseException] | None = None
         try:
-            async with asyncio.timeout(0.05):
+            async with asyncio.timeout(1.0):  # the events have a second to arrive
                 async for event in start(runner):
                     got.append(event)
         except BaseException as exc:  # the type is what is checked
