@@ -183,7 +183,7 @@ def test_leaving_cancels_the_asyncio_task_and_waits_for_its_cleanup() -> None:
     async def main() -> None:
         async with InMemoryRunner(agent, app_name=APP) as runner:
             with pytest.raises(TimeoutError):
-                async with asyncio.timeout(0.2):
+                async with asyncio.timeout(1.0):
                     await collect(runner)
             assert ["started", "cancelled", "cleaned"] == state
 
