@@ -8,7 +8,7 @@ Run it as a program (it needs the ``mcp`` extra)::
 
 Over HTTP it prints one line, ``READY http://127.0.0.1:<port>/<path>``, once it listens
 (``--port 0`` picks a free port), then serves until killed.  The stdio server runs on
-trio (the SDK is pure anyio); the HTTP servers run on uvicorn, which the SDK depends on.
+trio (the SDK is pure anyio); the HTTP servers on hypercorn's trio worker, like trio-adk's own server.
 
 Its tools, each there to exercise one behaviour of a client:
 
@@ -118,9 +118,14 @@ def _listen(port: int) -> socket.socket:
 
 
 def _serve_http(transport: str, port: int) -> None:
-    import asyncio
+    """Serve the tiny server over HTTP on hypercorn's trio worker (the SDK's app is
+    ASGI on anyio), printing ``READY <url>`` once it listens; SIGINT/SIGTERM stop it."""
+    import signal
+    from functools import partial
 
-    import uvicorn
+    import trio
+    from hypercorn.config import Config
+    from hypercorn.trio import serve
 
     server = build_server()
     if transport == "sse":
@@ -128,18 +133,21 @@ def _serve_http(transport: str, port: int) -> None:
     else:
         app, path = server.streamable_http_app(), "/mcp"
     sock = _listen(port)
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
-    web = uvicorn.Server(config)
+    config = Config()
+    config.bind = [f"fd://{sock.fileno()}"]
+    config.loglevel = "WARNING"
 
-    async def serve() -> None:
-        task = asyncio.create_task(web.serve(sockets=[sock]))
-        while not web.started and not task.done():  # noqa: ASYNC110 (uvicorn has only a flag)
-            await asyncio.sleep(0.01)
-        if web.started:
-            print(f"READY http://127.0.0.1:{sock.getsockname()[1]}{path}", flush=True)
-        await task
+    async def run() -> None:
+        async with trio.open_nursery() as nursery:
+            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                await nursery.start(partial(serve, app, config,  # type: ignore[arg-type]
+                                            shutdown_trigger=trio.sleep_forever))
+                print(f"READY http://127.0.0.1:{sock.getsockname()[1]}{path}", flush=True)
+                async for _ in signals:
+                    nursery.cancel_scope.cancel()
+                    break
 
-    asyncio.run(serve())
+    trio.run(run)
 
 
 def main(argv: list[str] | None = None) -> None:
