@@ -8,7 +8,8 @@ Run it as a program (it needs the ``mcp`` extra)::
 
 Over HTTP it prints one line, ``READY http://127.0.0.1:<port>/<path>``, once it listens
 (``--port 0`` picks a free port), then serves until killed.  The stdio server runs on
-trio (the SDK is pure anyio); the HTTP servers on hypercorn's trio worker, like trio-adk's own server.
+trio (the SDK is pure anyio); the HTTP servers on hypercorn's trio worker, like
+trio-adk's own server.
 
 Its tools, each there to exercise one behaviour of a client:
 
