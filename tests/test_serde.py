@@ -157,7 +157,8 @@ def test_unknown_keys_are_ignored() -> None:
             "timestamp": 2,
             "fromTheFuture": {"x": 1},
             "liveSessionId": "s",
-            "actions": {"stateDelta": {"k": 1}, "requestedToolConfirmations": {}, "agentState": {}},
+            "actions": {"stateDelta": {"k": 1}, "requestedToolConfirmations": {},
+                        "futureAction": {}},
         }
     )
 
