@@ -16,7 +16,6 @@ import email.utils
 import json
 import logging
 import os
-import random
 import threading
 import time
 from collections.abc import AsyncGenerator, Generator, Iterator
@@ -41,6 +40,7 @@ from trio_adk.models._gemini import _mask_userinfo
 from trio_adk.models._llm_request import LlmRequest
 from trio_adk.models._llm_response import LlmResponse
 from trio_adk.models._registry import LLMRegistry
+from trio_adk.models._retry import RetryPolicy
 from trio_adk.models._sse import SSETruncatedError, aiter_sse
 from trio_adk.models._wire import display_url, redirect_error
 
@@ -444,25 +444,21 @@ class AnthropicLlm(BaseLlm):
             f"{type(cause).__name__}: {cause}")
 
     async def _backoff_or_raise(self, failure: _Failure, attempt: int) -> None:
-        """Wait before the next attempt, or raise the failure's error (from a handler)."""
+        """Wait before the next attempt (see :class:`RetryPolicy`), or raise the failure's
+        error (from a handler).  Cancellation during the wait propagates and no further
+        attempt is made."""
         error = failure.error
-        if not failure.retryable or attempt >= self.retry_attempts:
-            if isinstance(error, ModelConnectionError) and failure.retryable:
-                error.add_note(f"trio-adk made {attempt} attempt(s).")
-            raise error from failure.__cause__
-        delay = failure.delay
-        if delay is not None and delay > self.retry_max_delay:
-            error.add_note(
-                f"Claude asked to retry after {delay:g} s, longer than retry_max_delay "
-                f"({self.retry_max_delay:g} s), so trio-adk did not wait: call again later, "
-                "or raise retry_max_delay to let the model wait that long.")
-            raise error from failure.__cause__
-        if delay is None:
-            delay = min(self.retry_max_delay, self.retry_initial_delay * 2 ** (attempt - 1)
-                        ) * random.uniform(0.5, 1.0)
-        _log.info("Claude call failed (%s); retrying in %.2f s (attempt %d of %d).", error,
-                  delay, attempt + 1, self.retry_attempts)
-        await trio.sleep(delay)
+        policy = RetryPolicy(attempts=self.retry_attempts,
+                             initial_delay=self.retry_initial_delay,
+                             max_delay=self.retry_max_delay, service="Claude")
+        if await policy.wait_to_retry(error, attempt, retryable=failure.retryable,
+                                      asked=failure.delay, log=_log, caller="Claude",
+                                      reason=str(error)):
+            return
+        if isinstance(error, ModelConnectionError) and failure.retryable and \
+                attempt >= self.retry_attempts:
+            error.add_note(f"trio-adk made {attempt} attempt(s).")
+        raise error from failure.__cause__
 
 
 class Claude(AnthropicLlm):

@@ -6,7 +6,6 @@ import contextlib
 import json
 import logging
 import os
-import random
 import threading
 from collections.abc import AsyncGenerator, Generator, Iterator
 from contextlib import AbstractAsyncContextManager, aclosing
@@ -30,6 +29,7 @@ from trio_adk.models._gemini_live import (
 from trio_adk.models._llm_request import LlmRequest
 from trio_adk.models._llm_response import LlmResponse
 from trio_adk.models._registry import LLMRegistry
+from trio_adk.models._retry import RetryPolicy
 from trio_adk.models._sse import SSETruncatedError, aiter_sse
 from trio_adk.models._stream_aggregator import StreamAggregator
 from trio_adk.models._wire import (
@@ -361,28 +361,24 @@ class Gemini(BaseLlm):
                 await self._backoff_or_raise(exc, attempt)
 
     async def _backoff_or_raise(self, exc: Exception, attempt: int) -> None:
+        """Wait before the next attempt (see :class:`RetryPolicy`), or raise ``exc`` (a
+        transport error as ``ModelConnectionError``).  Cancellation during the wait
+        propagates and no further attempt is made."""
         retryable = isinstance(exc, httpx.TransportError) or (
             isinstance(exc, genai_errors.APIError) and exc.code in RETRYABLE_STATUS)
-        if not retryable or attempt >= self.retry_attempts:
-            if isinstance(exc, httpx.TransportError):
-                url = exc.request.url if _has_request(exc) else self._url("generateContent")
-                raise ModelConnectionError(
-                    f"The request to Gemini ({display_url(url)}) failed after {attempt} "
-                    f"attempt(s): {type(exc).__name__}: {exc}") from exc
-            raise exc
-        delay = retry_delay(exc) if isinstance(exc, genai_errors.APIError) else None
-        if delay is not None and delay > self.retry_max_delay:
-            exc.add_note(
-                f"Gemini asked to retry after {delay:g} s, longer than retry_max_delay "
-                f"({self.retry_max_delay:g} s), so trio-adk did not wait: call again later, "
-                "or raise retry_max_delay to let the model wait that long.")
-            raise exc
-        if delay is None:
-            delay = min(self.retry_max_delay,
-                        self.retry_initial_delay * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
-        _log.info("Gemini call failed (%r); retrying in %.2f s (attempt %d of %d).", exc,
-                  delay, attempt + 1, self.retry_attempts)
-        await trio.sleep(delay)
+        policy = RetryPolicy(attempts=self.retry_attempts,
+                             initial_delay=self.retry_initial_delay,
+                             max_delay=self.retry_max_delay, service="Gemini")
+        if await policy.wait_to_retry(exc, attempt, retryable=retryable,
+                                      asked=retry_delay(exc), log=_log, caller="Gemini",
+                                      reason=repr(exc)):
+            return
+        if isinstance(exc, httpx.TransportError):
+            url = exc.request.url if _has_request(exc) else self._url("generateContent")
+            raise ModelConnectionError(
+                f"The request to Gemini ({display_url(url)}) failed after {attempt} "
+                f"attempt(s): {type(exc).__name__}: {exc}") from exc
+        raise exc
 
 
 _HEADERS = {"content-type": "application/json", "user-agent": _USER_AGENT,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import random
 import threading
 from collections.abc import AsyncGenerator, Generator, Iterator, Mapping
 from contextlib import aclosing
@@ -40,6 +39,7 @@ from trio_adk.models._openai_wire import (
     retry_after,
 )
 from trio_adk.models._registry import LLMRegistry
+from trio_adk.models._retry import RetryPolicy
 from trio_adk.models._sse import SSETruncatedError, aiter_sse
 from trio_adk.models._wire import display_url
 
@@ -484,28 +484,24 @@ class LiteLlm(BaseLlm):
                 await self._backoff_or_raise(exc, attempt, url)
 
     async def _backoff_or_raise(self, exc: Exception, attempt: int, url: str) -> None:
+        """Wait before the next attempt (see :class:`RetryPolicy`), or raise ``exc`` (a
+        transport error as ``ModelConnectionError``).  Cancellation during the wait
+        propagates and no further attempt is made."""
         retryable = isinstance(exc, httpx.TransportError) or (
             isinstance(exc, genai_errors.APIError) and exc.code in RETRYABLE_STATUS)
-        if not retryable or attempt >= self.retry_attempts:
-            if isinstance(exc, httpx.TransportError):
-                where = exc.request.url if _has_request(exc) else url
-                raise ModelConnectionError(
-                    f"The request to {display_url(where)} ({self.model}) failed after "
-                    f"{attempt} attempt(s): {type(exc).__name__}: {exc}") from exc
-            raise exc
-        delay = _RetryHint.delay(exc)
-        if delay is not None and delay > self.retry_max_delay:
-            exc.add_note(
-                f"The server asked to retry after {delay:g} s, longer than retry_max_delay "
-                f"({self.retry_max_delay:g} s), so trio-adk did not wait: call again later, "
-                "or raise retry_max_delay to let the model wait that long.")
-            raise exc
-        if delay is None:
-            delay = min(self.retry_max_delay,
-                        self.retry_initial_delay * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
-        _log.info("%s call failed (%s); retrying in %.2f s (attempt %d of %d).", self.model,
-                  _describe(exc), delay, attempt + 1, self.retry_attempts)
-        await trio.sleep(delay)
+        policy = RetryPolicy(attempts=self.retry_attempts,
+                             initial_delay=self.retry_initial_delay,
+                             max_delay=self.retry_max_delay, service="The server")
+        if await policy.wait_to_retry(exc, attempt, retryable=retryable,
+                                      asked=_RetryHint.delay(exc), log=_log,
+                                      caller=self.model, reason=_describe(exc)):
+            return
+        if isinstance(exc, httpx.TransportError):
+            where = exc.request.url if _has_request(exc) else url
+            raise ModelConnectionError(
+                f"The request to {display_url(where)} ({self.model}) failed after "
+                f"{attempt} attempt(s): {type(exc).__name__}: {exc}") from exc
+        raise exc
 
 
 _KNOWN_OTHER = frozenset({"azure_ai", "cohere", "databricks", "ai21", "sagemaker", "replicate",
