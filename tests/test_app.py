@@ -114,15 +114,12 @@ def test_resumability_config() -> None:
     assert app.resumability_config == ResumabilityConfig()
 
 
-def test_a_resumable_app_is_refused_until_resume_lands() -> None:
-    with pytest.raises(NotImplementedError,
-                       match=r"cannot pause and resume invocations yet.*is_resumable=False"):
-        App(name="a", root_agent=bot(),
-            resumability_config=ResumabilityConfig(is_resumable=True))
-    app = App(name="a", root_agent=bot())
-    with pytest.raises(NotImplementedError, match="cannot pause and resume"):
-        app.resumability_config = ResumabilityConfig(is_resumable=True)
-    assert app.resumability_config is None
+def test_a_resumable_app_is_accepted() -> None:
+    app = App(name="a", root_agent=bot(),
+              resumability_config=ResumabilityConfig(is_resumable=True))
+    assert app.resumability_config == ResumabilityConfig(is_resumable=True)
+    with pytest.raises(TypeError, match="must be a ResumabilityConfig or None"):
+        app.resumability_config = {"is_resumable": True}  # type: ignore[assignment]
 
 
 def test_events_compaction_config_checks_its_trigger_pairs() -> None:
@@ -337,14 +334,15 @@ def test_an_app_in_root_agent_says_to_expose_it_as_app(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("isolated")
 def test_a_refused_setting_in_an_app_fails_the_load_with_its_message(tmp_path: Path) -> None:
-    folder = tmp_path / "resumable"
+    folder = tmp_path / "cached"
     folder.mkdir()
     (folder / "agent.py").write_text(
-        "from trio_adk import Agent\nfrom trio_adk.apps import App, ResumabilityConfig\n\n"
-        "app = App(name='resumable', root_agent=Agent(name='a'),\n"
-        "          resumability_config=ResumabilityConfig(is_resumable=True))\n")
-    with pytest.raises(AgentLoadError, match=r"NotImplementedError: .*cannot pause and resume"):
-        AgentLoader(tmp_path).load_agent("resumable")
+        "from trio_adk import Agent\nfrom trio_adk.apps import App\n"
+        "from trio_adk.agents.context_cache_config import ContextCacheConfig\n\n"
+        "app = App(name='cached', root_agent=Agent(name='a'),\n"
+        "          context_cache_config=ContextCacheConfig())\n")
+    with pytest.raises(AgentLoadError, match=r"NotImplementedError: .*context caches"):
+        AgentLoader(tmp_path).load_agent("cached")
 
 
 @pytest.mark.usefixtures("isolated")

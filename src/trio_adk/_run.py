@@ -305,6 +305,9 @@ class Run:
             session=session,
             run_config=request.run_config,
             live_request_queue=live_request_queue,
+            resumability_config=None if runner.app is None else runner.app.resumability_config,
+            events_compaction_config=(None if runner.app is None
+                                      else runner.app.events_compaction_config),
         )
         ctx._emit = self._emit
         ctx._shared.run_scope = self.cancel_scope

@@ -16,6 +16,7 @@ from trio_adk.errors import LlmCallsLimitExceededError
 if TYPE_CHECKING:
     from trio_adk.agents._base_agent import BaseAgent
     from trio_adk.agents._live_request_queue import LiveRequest, LiveRequestQueue
+    from trio_adk.apps._app import EventsCompactionConfig, ResumabilityConfig
     from trio_adk.artifacts._base import BaseArtifactService
     from trio_adk.auth._base import BaseCredentialService
     from trio_adk.auth._types import AuthCredential
@@ -94,6 +95,9 @@ class InvocationContext:
     # Credentials resolved during this invocation, by credential key; shared by every
     # copy of the context, never persisted (what ``get_credential`` on a context reads).
     credential_by_key: dict[str, AuthCredential] = attrs.field(factory=dict)
+    # The App's settings (``Runner(app=...)``); None for a runner built with an agent.
+    resumability_config: ResumabilityConfig | None = None
+    events_compaction_config: EventsCompactionConfig | None = None
     _shared: _Shared = attrs.field(factory=_Shared, alias="_shared")
     _emit: EmitFn = attrs.field(default=_no_sink, alias="_emit")
     # The agent a SequentialAgent is running live: it gets the ``task_completed`` tool,
@@ -109,6 +113,13 @@ class InvocationContext:
     def user_id(self) -> str:
         """The user id of the session."""
         return self.session.user_id
+
+    @property
+    def is_resumable(self) -> bool:
+        """True when the App's invocations may pause and resume
+        (``ResumabilityConfig(is_resumable=True)``)."""
+        config = self.resumability_config
+        return config is not None and config.is_resumable
 
     @property
     def is_aborted(self) -> bool:

@@ -1,8 +1,8 @@
 """``App``: an agent tree with the plugins and settings that apply to all of it.
 
 The configuration types an ``App`` carries live here too.  trio-adk checks them all when
-the ``App`` is built; the settings it cannot honour yet (event compaction, context caching,
-resumable invocations) are refused there, with a message saying so, rather than accepted
+the ``App`` is built; the settings it cannot honour yet (event compaction, context
+caching) are refused there, with a message saying so, rather than accepted
 and silently ignored.
 
 ``App`` is an attrs class, not a pydantic model as in ADK: ADK code builds an ``App`` with
@@ -76,9 +76,13 @@ def _flag(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None
 class ResumabilityConfig(ModelMixin):
     """Whether the invocations of an :class:`App` may pause and resume later.
 
-    trio-adk cannot pause and resume invocations yet: an :class:`App` refuses
-    ``ResumabilityConfig(is_resumable=True)``.  ``is_resumable=False`` (the default) is
-    accepted and changes nothing.
+    With ``is_resumable=True`` an invocation that stops (a long-running tool or a tool
+    confirmation awaiting an answer, a crash, a cancellation) can be continued later,
+    in this or another process, with ``runner.run_async(..., invocation_id=...)`` or by
+    answering its pending call: the unanswered calls of the interrupted model turn are
+    run again (at least once, never concurrently), and a pending long-running call
+    keeps the invocation paused until it is answered.  See the README, "Pausing and
+    resuming".
     """
 
     is_resumable: bool = attrs.field(default=False, validator=_flag)
@@ -201,12 +205,6 @@ def _resumability(instance: object, attribute: attrs.Attribute[Any], value: Any)
     if not isinstance(value, ResumabilityConfig):
         raise TypeError(f"App.resumability_config must be a ResumabilityConfig or None, "
                         f"got {value!r}.")
-    if value.is_resumable:
-        raise NotImplementedError(
-            "App(resumability_config=ResumabilityConfig(is_resumable=True)): trio-adk "
-            "cannot pause and resume invocations yet (resume by invocation_id is not "
-            "implemented). Leave it out or set is_resumable=False: a long-running tool "
-            f"then ends its invocation, as in a non-resumable ADK app {_NOT_YET}.")
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -220,9 +218,8 @@ class App:
 
     Every field is checked when the App is built and when it is set later.  ``name``
     follows ADK's rule (see :func:`validate_app_name`).  trio-adk does not apply
-    ``events_compaction_config``, ``context_cache_config`` or a resumable
-    ``resumability_config`` yet: they raise ``NotImplementedError`` instead of being
-    ignored.
+    ``events_compaction_config`` or ``context_cache_config`` yet: they raise
+    ``NotImplementedError`` instead of being ignored.
 
     Unlike ADK's ``App`` this is not a pydantic model (it is an attrs class, compared by
     identity): build it with keyword arguments, as ADK code does.
