@@ -12,23 +12,17 @@ requests get server-sent events exactly as OpenAI frames them (``data: {...}\\n\
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from types import TracebackType
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeAlias, final
 from urllib.parse import parse_qsl, unquote
 
 import attrs
-import h11
 import trio
 
 from trio_adk.testing._fake_gemini._http import DropConnection, HttpConnection, IncomingRequest
-
-logger = logging.getLogger("trio_adk.testing.fake_openai")
+from trio_adk.testing._http_serving import ScriptedHttpServer
 
 OpenAIFault: TypeAlias = Literal["drop", "truncate", "malformed"]
 """``"drop"``: the connection closes abruptly after ``fault_after`` chunks (a unary reply:
@@ -199,7 +193,7 @@ _MALFORMED = b'{"id": "chatcmpl-fake", "choices": [{"delta": {"content": "cut'
 
 
 @final
-class FakeOpenAIServer:
+class FakeOpenAIServer(ScriptedHttpServer[OpenAIRequest, ReplyItem]):
     """A scripted OpenAI-compatible server on loopback.
 
     ``async with FakeOpenAIServer(script=[...]) as server:`` inside trio; point a client at
@@ -217,30 +211,15 @@ class FakeOpenAIServer:
     every connection before it returns.
     """
 
+    _label = "FakeOpenAIServer"
+    _logger = logging.getLogger("trio_adk.testing.fake_openai")
+
     def __init__(self, script: Iterable[ScriptItem] | None = None, *,
                  responder: Responder | None = None, host: str = "127.0.0.1", port: int = 0,
                  require_api_key: str | None = None) -> None:
-        self._script: deque[ScriptItem] | None = None if script is None else deque(script)
-        self._responder = responder
-        self._host = host
-        self._requested_port = port
-        self._port: int | None = None
-        self._require_api_key = require_api_key
-        self.requests: list[OpenAIRequest] = []
-        """Every request received, in arrival order."""
-        self.errors: list[BaseException] = []
-        """Unexpected exceptions raised while serving (the server kept running)."""
-        self.connection_count = 0
-        """How many TCP connections clients opened."""
+        super().__init__(script, responder=responder, host=host, port=port,
+                         require_api_key=require_api_key)
         self._calls = 0
-        self._context: AbstractAsyncContextManager[FakeOpenAIServer] | None = None
-
-    @property
-    def port(self) -> int:
-        """The bound TCP port (``RuntimeError`` before the server started)."""
-        if self._port is None:
-            raise RuntimeError("FakeOpenAIServer is not running: use `async with` first")
-        return self._port
 
     @property
     def origin(self) -> str:
@@ -252,71 +231,12 @@ class FakeOpenAIServer:
         """``http://127.0.0.1:<port>/v1``: an ``api_base`` for OpenAI-style clients."""
         return f"{self.origin}/v1"
 
-    @property
-    def script_remaining(self) -> int:
-        return len(self._script) if self._script is not None else 0
-
     def __repr__(self) -> str:
         where = "not running" if self._port is None else self.base_url
         return (f"<FakeOpenAIServer {where} [requests: {len(self.requests)} | script: "
                 f"{self.script_remaining} left]>")
 
-    async def __aenter__(self) -> FakeOpenAIServer:
-        """Bind and start serving; the port is known when this returns."""
-        if self._context is not None:
-            raise RuntimeError("FakeOpenAIServer is already running")
-        context = self._running()
-        server = await context.__aenter__()
-        self._context = context
-        return server
-
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc_value: BaseException | None,
-                        traceback: TracebackType | None) -> bool | None:
-        """Stop serving and close every connection."""
-        context, self._context = self._context, None
-        assert context is not None
-        return await context.__aexit__(exc_type, exc_value, traceback)
-
-    @asynccontextmanager
-    async def _running(self) -> AsyncIterator[FakeOpenAIServer]:
-        body_error: BaseException | None = None
-        async with trio.open_nursery() as nursery:
-            listeners = await trio.open_tcp_listeners(self._requested_port, host=self._host)
-            self._port = int(listeners[0].socket.getsockname()[1])
-            nursery.start_soon(trio.serve_listeners, self._handle, listeners)
-            try:
-                yield self
-            except BaseException as exc:  # re-raised below, outside the nursery (no group)
-                body_error = exc
-            finally:
-                nursery.cancel_scope.cancel()
-        if body_error is not None:
-            raise body_error
-
-    async def _handle(self, stream: trio.abc.Stream) -> None:
-        self.connection_count += 1
-        try:
-            async with stream:
-                conn = HttpConnection(stream)
-                while True:
-                    try:
-                        request = await conn.next_request()
-                    except h11.RemoteProtocolError:
-                        return
-                    if request is None:
-                        return
-                    await self._serve(conn, request)
-                    if not conn.reusable:
-                        return
-        except (trio.BrokenResourceError, trio.ClosedResourceError, DropConnection,
-                h11.ProtocolError) as exc:
-            logger.debug("connection ended: %r", exc)
-        except Exception as exc:
-            logger.warning("fake OpenAI connection failed", exc_info=exc)
-            self.errors.append(exc)
-
-    async def _serve(self, conn: HttpConnection, request: IncomingRequest) -> None:
+    async def _serve_request(self, conn: HttpConnection, request: IncomingRequest) -> None:
         path, _, query = request.target.partition("?")
         headers = request.headers
         scheme, _, token = headers.get("authorization", "").partition(" ")
@@ -356,28 +276,15 @@ class FakeOpenAIServer:
         else:
             await self._send_unary(conn, item, record)
 
-    async def _answer_for(self, record: OpenAIRequest) -> ReplyItem:
-        item: ScriptItem
-        if self._script:
-            item = self._script.popleft()
-        elif self._responder is not None:
-            item = self._responder
-        elif self._script is None:
-            item = echo_responder
-        else:
-            return OpenAIError(status=500, message=(
-                "FakeOpenAIServer: the script is exhausted (give more replies or a "
-                "responder=)"))
-        if not callable(item):
-            return item
-        try:
-            answer = item(record)
-            if inspect.isawaitable(answer):
-                answer = await answer
-        except Exception as exc:
-            self.errors.append(exc)
-            return OpenAIError(status=500, message=f"FakeOpenAIServer responder raised {exc!r}")
-        return answer
+    def _builtin_answer(self, record: OpenAIRequest) -> ReplyItem:
+        return echo_responder(record)
+
+    def _exhausted_answer(self) -> ReplyItem:
+        return OpenAIError(status=500, message=(
+            "FakeOpenAIServer: the script is exhausted (give more replies or a responder=)"))
+
+    def _failed_answer(self, exc: Exception) -> ReplyItem:
+        return OpenAIError(status=500, message=f"FakeOpenAIServer responder raised {exc!r}")
 
     async def _send_error(self, conn: HttpConnection, error: OpenAIError) -> None:
         extra = [(name.encode("latin-1"), value.encode("latin-1"))

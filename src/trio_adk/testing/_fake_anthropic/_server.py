@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
-from collections import deque
-from collections.abc import AsyncIterator, Iterable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from types import TracebackType
+from collections.abc import Iterable
 from typing import Any, final
 
 import h11
@@ -28,10 +24,8 @@ from trio_adk.testing._fake_anthropic._script import (
     anthropic_tool_use,
 )
 from trio_adk.testing._fake_gemini._http import DropConnection, HttpConnection, IncomingRequest
+from trio_adk.testing._http_serving import ScriptedHttpServer
 
-logger = logging.getLogger("trio_adk.testing.fake_anthropic")
-
-_BENIGN = (trio.BrokenResourceError, trio.ClosedResourceError, DropConnection, h11.ProtocolError)
 _SSE_HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"),
                 (b"cache-control", b"no-cache")]
 _JSON = b"application/json"
@@ -76,7 +70,7 @@ def builtin_responder(request: RecordedAnthropicRequest) -> AnthropicReply:
 
 
 @final
-class FakeAnthropicServer:
+class FakeAnthropicServer(ScriptedHttpServer[RecordedAnthropicRequest, Answer | str]):
     """An Anthropic Messages API look-alike on loopback (HTTP/1.1, JSON and SSE).
 
     Use it as ``async with FakeAnthropicServer(script=[...]) as server:`` inside trio and
@@ -101,28 +95,15 @@ class FakeAnthropicServer:
     (normally, by an exception or by cancellation) cancels and closes every connection.
     """
 
+    _label = "FakeAnthropicServer"
+    _logger = logging.getLogger("trio_adk.testing.fake_anthropic")
+
     def __init__(self, script: Iterable[ScriptItem] | None = None, *,
                  responder: Responder | None = None, host: str = "127.0.0.1", port: int = 0,
                  require_api_key: str | None = None) -> None:
-        self._script: deque[ScriptItem] | None = None if script is None else deque(script)
-        self._responder = responder
-        self._host = host
-        self._requested_port = port
-        self._port: int | None = None
-        self._require_api_key = require_api_key
-        self.requests: list[RecordedAnthropicRequest] = []
-        """Every request received, in arrival order."""
-        self.errors: list[BaseException] = []
-        """Unexpected exceptions raised while serving (the server kept running)."""
+        super().__init__(script, responder=responder, host=host, port=port,
+                         require_api_key=require_api_key)
         self._calls = 0
-        self._context: AbstractAsyncContextManager[FakeAnthropicServer] | None = None
-
-    @property
-    def port(self) -> int:
-        """The bound TCP port (``RuntimeError`` before the server started)."""
-        if self._port is None:
-            raise RuntimeError("FakeAnthropicServer is not running: use `async with` first")
-        return self._port
 
     @property
     def base_url(self) -> str:
@@ -131,90 +112,22 @@ class FakeAnthropicServer:
         return f"http://{host}:{self.port}"
 
     @property
-    def script_remaining(self) -> int:
-        """How many scripted items are left (0 without a script)."""
-        return 0 if self._script is None else len(self._script)
-
-    @property
     def message_requests(self) -> list[RecordedAnthropicRequest]:
         """The recorded ``POST /v1/messages`` calls."""
         return [r for r in self.requests if r.path == "/v1/messages"]
-
-    def extend_script(self, items: Iterable[ScriptItem]) -> None:
-        """Append items to the script (starts a script if the server had none)."""
-        if self._script is None:
-            self._script = deque()
-        self._script.extend(items)
 
     def __repr__(self) -> str:
         where = "not running" if self._port is None else self.base_url
         return (f"<FakeAnthropicServer {where} [requests: {len(self.requests)} | "
                 f"script: {self.script_remaining} left]>")
 
-    # -- lifecycle ----------------------------------------------------------------------------
-
-    async def __aenter__(self) -> FakeAnthropicServer:
-        """Bind and start serving; the port is known when this returns."""
-        if self._context is not None:
-            raise RuntimeError("FakeAnthropicServer is already running")
-        context = self._running()
-        server = await context.__aenter__()
-        self._context = context
-        return server
-
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc_value: BaseException | None,
-                        traceback: TracebackType | None) -> bool | None:
-        """Stop serving and close every connection."""
-        context, self._context = self._context, None
-        assert context is not None
-        return await context.__aexit__(exc_type, exc_value, traceback)
-
-    @asynccontextmanager
-    async def _running(self) -> AsyncIterator[FakeAnthropicServer]:
-        body_error: BaseException | None = None
-        async with trio.open_nursery() as nursery:
-            listeners = await trio.open_tcp_listeners(self._requested_port, host=self._host)
-            self._port = int(listeners[0].socket.getsockname()[1])
-            nursery.start_soon(trio.serve_listeners, self._handle_connection, listeners)
-            try:
-                yield self
-            except BaseException as exc:  # re-raised below, outside the nursery (no group)
-                body_error = exc
-            finally:
-                nursery.cancel_scope.cancel()
-        if body_error is not None:
-            raise body_error
-
-    async def _handle_connection(self, stream: trio.abc.Stream) -> None:
-        try:
-            async with stream:
-                await self._serve_connection(HttpConnection(stream))
-        except Exception as exc:
-            if isinstance(exc, _BENIGN) or (isinstance(exc, BaseExceptionGroup) and all(
-                    isinstance(e, _BENIGN) for e in exc.exceptions)):
-                logger.debug("connection ended: %r", exc)
-            else:
-                logger.warning("fake Anthropic connection failed", exc_info=exc)
-                self.errors.append(exc)
-
-    async def _serve_connection(self, conn: HttpConnection) -> None:
-        while True:
-            try:
-                request = await conn.next_request()
-            except h11.RemoteProtocolError as exc:
-                if conn.can_answer:
-                    await self._send_error(conn, anthropic_error(400, str(exc)))
-                return
-            if request is None:
-                return
-            await self._serve(conn, request)
-            if not conn.reusable:
-                return
+    async def _answer_bad_request(self, conn: HttpConnection,
+                                  exc: h11.RemoteProtocolError) -> None:
+        await self._send_error(conn, anthropic_error(400, str(exc)))
 
     # -- requests -----------------------------------------------------------------------------
 
-    async def _serve(self, conn: HttpConnection, request: IncomingRequest) -> None:
+    async def _serve_request(self, conn: HttpConnection, request: IncomingRequest) -> None:
         headers = request.headers
         path = request.target.split("?", 1)[0]
         try:
@@ -243,7 +156,8 @@ class FakeAnthropicServer:
             if field not in body:
                 await self._send_error(conn, anthropic_error(400, f"{field}: Field required"))
                 return
-        answer = await self._answer_for(record)
+        item = await self._answer_for(record)
+        answer = anthropic_text(item) if isinstance(item, str) else item
         await trio.sleep(answer.delay)
         if isinstance(answer, AnthropicError):
             await self._send_error(conn, answer)
@@ -255,28 +169,16 @@ class FakeAnthropicServer:
         else:
             await self._send_message(conn, answer, message)
 
-    async def _answer_for(self, record: RecordedAnthropicRequest) -> Answer:
-        item: ScriptItem
-        if self._script:
-            item = self._script.popleft()
-        elif self._responder is not None:
-            item = self._responder
-        elif self._script is None:
-            item = builtin_responder
-        else:
-            used = len(self.message_requests) - 1
-            return anthropic_error(500, f"FakeAnthropicServer: the script is exhausted ({used} "
-                                        "scripted replies used; give more or a responder=)")
-        if callable(item):
-            try:
-                answer = item(record)
-                if inspect.isawaitable(answer):
-                    answer = await answer
-            except Exception as exc:
-                self.errors.append(exc)
-                return anthropic_error(500, f"FakeAnthropicServer responder raised {exc!r}")
-            item = answer
-        return anthropic_text(item) if isinstance(item, str) else item
+    def _builtin_answer(self, record: RecordedAnthropicRequest) -> Answer:
+        return builtin_responder(record)
+
+    def _exhausted_answer(self) -> Answer:
+        used = len(self.message_requests) - 1
+        return anthropic_error(500, f"FakeAnthropicServer: the script is exhausted ({used} "
+                                    "scripted replies used; give more or a responder=)")
+
+    def _failed_answer(self, exc: Exception) -> Answer:
+        return anthropic_error(500, f"FakeAnthropicServer responder raised {exc!r}")
 
     async def _send_error(self, conn: HttpConnection, error: AnthropicError) -> None:
         request_id = f"req_fake_{len(self.requests)}"

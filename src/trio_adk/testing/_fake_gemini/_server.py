@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import ssl
-from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from types import TracebackType
+from collections.abc import Iterable, Mapping
 from typing import Any, final
 
 import h11
@@ -46,8 +42,7 @@ from trio_adk.testing._fake_gemini._script import (
     gemini_text,
 )
 from trio_adk.testing._fake_gemini._stream import ReplayStream
-
-logger = logging.getLogger("trio_adk.testing.fake_gemini")
+from trio_adk.testing._http_serving import ScriptedHttpServer
 
 _LIVE_MAX_MESSAGE = 16 * 1024 * 1024
 _LIVE_QUEUE = 16
@@ -55,17 +50,6 @@ _API_KEY_INVALID = "API key not valid. Please pass a valid API key."
 _API_KEY_MISSING = "API key missing. Pass an API key in the x-goog-api-key header or ?key=."
 _SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"x-content-type-options", b"nosniff")]
 _MALFORMED_JSON = b'{"candidates": [{"content": {"role": "model", "parts": [{"text": "cut'
-
-# Exceptions that mean "the client went away or a fault was injected": not server errors.
-_BENIGN = (trio.BrokenResourceError, trio.ClosedResourceError, DropConnection, h11.ProtocolError,
-           trio_websocket.ConnectionClosed, trio_websocket.HandshakeError)
-
-
-def _benign(exc: BaseException) -> bool:
-    if isinstance(exc, BaseExceptionGroup):
-        return all(_benign(inner) for inner in exc.exceptions)
-    return isinstance(exc, _BENIGN)
-
 
 def _api_key_error(missing: bool) -> GeminiError:
     message = _API_KEY_MISSING if missing else _API_KEY_INVALID
@@ -93,7 +77,7 @@ def _find_api_key(headers: Mapping[str, str],
 
 
 @final
-class FakeGeminiServer:
+class FakeGeminiServer(ScriptedHttpServer[RecordedRequest, ReplyItem]):
     """A real Gemini look-alike on loopback: REST, SSE and the Live WebSocket on one port.
 
     Use it as ``async with FakeGeminiServer(script=[...]) as server:`` inside trio (pytest-trio
@@ -123,44 +107,30 @@ class FakeGeminiServer:
     scope is cancelled.
     """
 
+    _label = "FakeGeminiServer"
+    _logger = logging.getLogger("trio_adk.testing.fake_gemini")
+
     def __init__(self, script: Iterable[ScriptItem] | None = None, *,
                  responder: Responder | None = None, host: str = "127.0.0.1", port: int = 0,
                  require_api_key: str | None = None, live: LiveScript | None = None,
                  ssl_context: ssl.SSLContext | None = None, close_timeout: float = 1.0) -> None:
-        self._script: deque[ScriptItem] | None = None if script is None else deque(script)
-        self._responder = responder
-        self._host = host
-        self._requested_port = port
-        self._port: int | None = None
-        self._require_api_key = require_api_key
+        super().__init__(script, responder=responder, host=host, port=port,
+                         require_api_key=require_api_key, ssl_context=ssl_context)
         self.live = live if live is not None else LiveScript()
         """The :class:`~trio_adk.testing.LiveScript` for new Live connections (assignable)."""
-        self._ssl_context = ssl_context
         self._close_timeout = close_timeout
-        self.requests: list[RecordedRequest] = []
-        """Every request received, in arrival order (Live sessions once setup arrived)."""
         self.live_messages: list[RecordedLiveMessage] = []
         """Every message Live clients sent, the ``setup`` message included."""
         self.live_sessions: list[LiveSession] = []
         """Every Live session that sent a ``setup`` message, in order (also once closed: their
         ``close_code`` tells how the connection ended, 1006 for a dropped one)."""
-        self.errors: list[BaseException] = []
-        """Unexpected exceptions raised while serving connections (the server kept running)."""
         self._model_calls = 0
         self._live_count = 0
         self._open_live: set[trio.CancelScope] = set()
         self._live_idle = trio.Event()
         self._live_idle.set()
-        self._context: AbstractAsyncContextManager[FakeGeminiServer] | None = None
 
     # -- public state -------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        """The bound TCP port (raises ``RuntimeError`` before the server started)."""
-        if self._port is None:
-            raise RuntimeError("FakeGeminiServer is not running: use `async with` first")
-        return self._port
 
     @property
     def host(self) -> str:
@@ -181,20 +151,9 @@ class FakeGeminiServer:
                 ".GenerativeService.BidiGenerateContent")
 
     @property
-    def script_remaining(self) -> int:
-        """How many scripted items have not been used yet (0 without a script)."""
-        return 0 if self._script is None else len(self._script)
-
-    @property
     def model_requests(self) -> list[RecordedRequest]:
         """The recorded REST model calls (``generateContent`` / ``streamGenerateContent``)."""
         return [r for r in self.requests if r.kind in ("generateContent", "streamGenerateContent")]
-
-    def extend_script(self, items: Iterable[ScriptItem]) -> None:
-        """Append items to the script (starts a script if the server had none)."""
-        if self._script is None:
-            self._script = deque()
-        self._script.extend(items)
 
     def __repr__(self) -> str:
         where = "not running" if self._port is None else self.base_url
@@ -203,88 +162,25 @@ class FakeGeminiServer:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    async def __aenter__(self) -> FakeGeminiServer:
-        """Bind and start serving; the port is known when this returns."""
-        if self._context is not None:
-            raise RuntimeError("FakeGeminiServer is already running")
-        context = self._running()
-        server = await context.__aenter__()
-        self._context = context
-        return server
-
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc_value: BaseException | None,
-                        traceback: TracebackType | None) -> bool | None:
-        """Stop serving and close every connection (shielded, bounded by ``close_timeout``)."""
-        context, self._context = self._context, None
-        assert context is not None
-        return await context.__aexit__(exc_type, exc_value, traceback)
-
-    @asynccontextmanager
-    async def _running(self) -> AsyncIterator[FakeGeminiServer]:
-        body_error: BaseException | None = None
-        try:
-            async with trio.open_nursery() as nursery:
-                sockets = await trio.open_tcp_listeners(self._requested_port, host=self._host)
-                self._port = int(sockets[0].socket.getsockname()[1])
-                listeners: list[trio.abc.Listener[Any]] = list(sockets)
-                if self._ssl_context is not None:
-                    listeners = [trio.SSLListener(item, self._ssl_context, https_compatible=True)
-                                 for item in listeners]
-                nursery.start_soon(trio.serve_listeners, self._handle_connection, listeners)
-                try:
-                    yield self
-                except BaseException as exc:  # re-raised below, outside the nursery (no group)
-                    body_error = exc
-                finally:
-                    await self._shutdown(nursery)
-        except BaseExceptionGroup as group:
-            # Ctrl-C can land in a connection task; surface it as a plain KeyboardInterrupt.
-            if group.subgroup(KeyboardInterrupt) is not None and group.subgroup(
-                    lambda e: not isinstance(e, KeyboardInterrupt | trio.Cancelled)) is None:
-                raise KeyboardInterrupt from group
-            raise
-        if body_error is not None:
-            raise body_error
-
-    async def _shutdown(self, nursery: trio.Nursery) -> None:
+    async def _before_stop(self) -> None:
+        """Close Live sessions with 1001, waiting at most ``close_timeout`` seconds."""
         for scope in list(self._open_live):
             scope.cancel()
         with trio.move_on_after(self._close_timeout, shield=True):
             await self._live_idle.wait()
-        nursery.cancel_scope.cancel()
 
     # -- connections --------------------------------------------------------------------------
 
-    async def _handle_connection(self, stream: trio.abc.Stream) -> None:
-        """One accepted connection; nothing raised here may reach ``serve_listeners``."""
-        try:
-            await self._serve_connection(stream)
-        except Exception as exc:
-            if _benign(exc):
-                logger.debug("connection ended: %r", exc)
-            else:
-                logger.warning("fake Gemini connection failed", exc_info=exc)
-                self.errors.append(exc)
+    async def _answer_bad_request(self, conn: HttpConnection,
+                                  exc: h11.RemoteProtocolError) -> None:
+        await conn.send_json(400, GeminiError(code=400, message=str(exc)).wire_body())
 
-    async def _serve_connection(self, stream: trio.abc.Stream) -> None:
-        conn = HttpConnection(stream)
-        while True:
-            try:
-                request = await conn.next_request()
-            except h11.RemoteProtocolError as exc:
-                if conn.can_answer:
-                    await conn.send_json(400, GeminiError(code=400, message=str(exc)).wire_body())
-                return
-            if request is None:
-                return
-            route = match_route(request.method, request.target)
-            if route.kind == "live" and request.wants_websocket:
-                await self._serve_live(conn, request, route)
-                return
+    async def _serve_request(self, conn: HttpConnection, request: IncomingRequest) -> None:
+        route = match_route(request.method, request.target)
+        if route.kind == "live" and request.wants_websocket:
+            await self._serve_live(conn, request, route)
+        else:
             await self._serve_rest(conn, request, route)
-            if not conn.reusable:
-                return
 
     # -- REST ---------------------------------------------------------------------------------
 
@@ -334,29 +230,17 @@ class FakeGeminiServer:
         else:
             await self._send_unary(conn, item, chunks, as_array=route.stream)
 
-    async def _answer_for(self, record: RecordedRequest) -> ReplyItem:
-        item: ScriptItem
-        if self._script:
-            item = self._script.popleft()
-        elif self._responder is not None:
-            item = self._responder
-        elif self._script is None:
-            item = builtin_responder
-        else:
-            used = len(self.model_requests) - 1
-            return GeminiError(code=500, message=(
-                f"FakeGeminiServer: the script is exhausted ({used} scripted replies used; "
-                "give more replies or a responder=)"))
-        if not callable(item):
-            return item
-        try:
-            answer = item(record)
-            if inspect.isawaitable(answer):
-                answer = await answer
-        except Exception as exc:
-            self.errors.append(exc)
-            return GeminiError(code=500, message=f"FakeGeminiServer responder raised {exc!r}")
-        return answer
+    def _builtin_answer(self, record: RecordedRequest) -> ReplyItem:
+        return builtin_responder(record)
+
+    def _exhausted_answer(self) -> ReplyItem:
+        used = len(self.model_requests) - 1
+        return GeminiError(code=500, message=(
+            f"FakeGeminiServer: the script is exhausted ({used} scripted replies used; "
+            "give more replies or a responder=)"))
+
+    def _failed_answer(self, exc: Exception) -> ReplyItem:
+        return GeminiError(code=500, message=f"FakeGeminiServer responder raised {exc!r}")
 
     async def _send_error(self, conn: HttpConnection, error: GeminiError) -> None:
         await conn.send_json(error.code, error.wire_body())
