@@ -6,41 +6,20 @@ from __future__ import annotations
 
 import os
 import pathlib
-import re
-import signal
 import subprocess
 import sys
-import threading
 from importlib import metadata
 
 import httpx
 import pytest
-import trio
 
+from cli_procs import assert_ctrl_c_exits_130, fake_gemini_env, serving_process, write_echo_agent
 from test_server_support import sse_events, user_message
-from trio_adk.testing import FakeGeminiServer
-
-AGENT_PY = """from trio_adk import Agent
-root_agent = Agent(name="echo", model="gemini-2.0-flash", instruction="Echo.")
-"""
-
-
-def _fake_gemini(ready: list[str], stop: threading.Event) -> None:
-    async def main() -> None:
-        async with FakeGeminiServer() as server:
-            ready.append(server.base_url)
-            while not stop.is_set():
-                await trio.sleep(0.05)
-
-    trio.run(main)
 
 
 def _agents(tmp_path: pathlib.Path) -> pathlib.Path:
     agents = tmp_path / "agents"
-    (agents / "echo").mkdir(parents=True)
-    (agents / "echo" / "agent.py").write_text(AGENT_PY)
-    (agents / "echo" / "__init__.py").write_text("from . import agent\n")
-    (agents / "echo" / "README.md").write_text("# Echo\n")
+    (write_echo_agent(agents) / "README.md").write_text("# Echo\n")
     return agents
 
 
@@ -51,53 +30,25 @@ def test_web_serves_the_ui_and_traces_and_ctrl_c_exits_130(tmp_path: pathlib.Pat
     ui.mkdir()
     (ui / "index.html").write_text("<!doctype html><title>ui</title>")
     agents = _agents(tmp_path)
-    ready: list[str] = []
-    stop = threading.Event()
-    gemini = threading.Thread(target=_fake_gemini, args=(ready, stop), name="fake-gemini")
-    gemini.start()
-    try:
-        while not ready:
-            stop.wait(0.05)
-        env = {**os.environ, "GOOGLE_GEMINI_BASE_URL": ready[0], "GOOGLE_API_KEY": "k"}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "trio_adk", "web", "--port", "0", "--in_memory",
-             "--ui_dir", str(ui), str(agents)], env=env, stderr=subprocess.PIPE, text=True)
-        try:
-            assert process.stderr is not None
-            url = None
-            for line in process.stderr:
-                found = re.search(r"the dev UI is at (http://[\d.]+:\d+)/dev-ui/", line)
-                if found:
-                    url = found.group(1)
-                    break
-            assert url is not None
-            with httpx.Client(base_url=url, timeout=30) as client:
-                assert "/dev-ui/" == client.get("/").headers["location"]
-                assert "<title>ui</title>" in client.get("/dev-ui/").text
-                assert "# Echo\n" == client.get("/dev/apps/echo/build_graph").json()["readme"]
-                client.post("/apps/echo/users/u/sessions", json={"sessionId": "s1"})
-                response = client.post("/run_sse", json={
-                    "appName": "echo", "userId": "u", "sessionId": "s1",
-                    "newMessage": user_message("hello"), "streaming": True})
-                [*_, last] = sse_events(response.text)
-                assert "You said: hello" == last["content"]["parts"][0]["text"]
-                spans = client.get("/dev/apps/echo/debug/trace/session/s1").json()
-                assert "invoke_workflow echo" in {span["name"] for span in spans}
-                trace = client.get(f"/dev/apps/echo/debug/trace/{last['id']}").json()
-                assert last["id"] == trace["gcp.vertex.agent.event_id"]
-                assert 501 == client.get("/dev/apps/echo/eval_sets").status_code
-            process.send_signal(signal.SIGINT)
-            _, err = process.communicate(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate(timeout=30)
-        assert 130 == process.returncode, err
-        assert "Interrupted." == err.strip().splitlines()[-1]
-        assert "Traceback" not in err
-    finally:
-        stop.set()
-        gemini.join()
+    with fake_gemini_env() as env, serving_process(
+            "web", "--port", "0", "--in_memory", "--ui_dir", str(ui), str(agents), env=env,
+            announce=r"the dev UI is at (http://[\d.]+:\d+)/dev-ui/") as (process, url):
+        with httpx.Client(base_url=url, timeout=30) as client:
+            assert "/dev-ui/" == client.get("/").headers["location"]
+            assert "<title>ui</title>" in client.get("/dev-ui/").text
+            assert "# Echo\n" == client.get("/dev/apps/echo/build_graph").json()["readme"]
+            client.post("/apps/echo/users/u/sessions", json={"sessionId": "s1"})
+            response = client.post("/run_sse", json={
+                "appName": "echo", "userId": "u", "sessionId": "s1",
+                "newMessage": user_message("hello"), "streaming": True})
+            [*_, last] = sse_events(response.text)
+            assert "You said: hello" == last["content"]["parts"][0]["text"]
+            spans = client.get("/dev/apps/echo/debug/trace/session/s1").json()
+            assert "invoke_workflow echo" in {span["name"] for span in spans}
+            trace = client.get(f"/dev/apps/echo/debug/trace/{last['id']}").json()
+            assert last["id"] == trace["gcp.vertex.agent.event_id"]
+            assert 501 == client.get("/dev/apps/echo/eval_sets").status_code
+        assert_ctrl_c_exits_130(process)
 
 
 def _has_google_adk() -> bool:
