@@ -17,7 +17,13 @@ from helpers import USER, serve_in_thread, texts, user_text
 from trio_adk import Agent, InMemoryRunner, Runner
 from trio_adk.agents import CallbackContext
 from trio_adk.agents.context_cache_config import ContextCacheConfig
-from trio_adk.apps import AgentLoader, AgentLoadError, App, ResumabilityConfig
+from trio_adk.apps import (
+    AgentLoader,
+    AgentLoadError,
+    App,
+    LlmEventSummarizer,
+    ResumabilityConfig,
+)
 from trio_adk.apps.app import EventsCompactionConfig, validate_app_name
 from trio_adk.models import LlmRequest
 from trio_adk.plugins import BasePlugin
@@ -140,11 +146,16 @@ def test_events_compaction_config_checks_its_trigger_pairs() -> None:
         EventsCompactionConfig(compaction_interval=True, overlap_size=1)
 
 
-def test_compaction_is_refused_not_ignored() -> None:
+def test_compaction_config_is_accepted_and_checks_its_summarizer() -> None:
     config = EventsCompactionConfig(compaction_interval=3, overlap_size=1)
-    with pytest.raises(NotImplementedError,
-                       match=r"does not compact session events yet.*Leave it out"):
-        App(name="a", root_agent=bot(), events_compaction_config=config)
+    app = App(name="a", root_agent=bot(), events_compaction_config=config)
+    assert config is app.events_compaction_config
+    summarizer = LlmEventSummarizer(llm=ScriptedModel(replies=["summary"]))
+    assert summarizer is EventsCompactionConfig(
+        token_threshold=10, event_retention_size=0, summarizer=summarizer).summarizer
+    with pytest.raises(TypeError, match="must be a BaseEventsSummarizer"):
+        EventsCompactionConfig(token_threshold=10, event_retention_size=0,
+                               summarizer=object())
 
 
 def test_context_cache_config_and_its_refusal() -> None:

@@ -7,9 +7,14 @@ imports their ``app`` or ``root_agent``, the way ADK's ``adk run``, ``adk web`` 
 """
 
 from trio_adk.apps._app import App as App
+from trio_adk.apps._app import EventsCompactionConfig as EventsCompactionConfig
 from trio_adk.apps._app import ResumabilityConfig as ResumabilityConfig
 from trio_adk.apps._loader import AgentLoader as AgentLoader
 from trio_adk.apps._loader import AgentLoadError as AgentLoadError
 from trio_adk.apps._loader import AgentNotFoundError as AgentNotFoundError
+from trio_adk.apps._summarizer import BaseEventsSummarizer as BaseEventsSummarizer
+from trio_adk.apps._summarizer import LlmEventSummarizer as LlmEventSummarizer
 
-__all__ = ["AgentLoadError", "AgentLoader", "AgentNotFoundError", "App", "ResumabilityConfig"]
+__all__ = ["AgentLoadError", "AgentLoader", "AgentNotFoundError", "App",
+           "BaseEventsSummarizer", "EventsCompactionConfig", "LlmEventSummarizer",
+           "ResumabilityConfig"]

@@ -1,9 +1,8 @@
 """``App``: an agent tree with the plugins and settings that apply to all of it.
 
 The configuration types an ``App`` carries live here too.  trio-adk checks them all when
-the ``App`` is built; the settings it cannot honour yet (event compaction, context
-caching) are refused there, with a message saying so, rather than accepted
-and silently ignored.
+the ``App`` is built; the setting it cannot honour yet (context caching) is refused
+there, with a message saying so, rather than accepted and silently ignored.
 
 ``App`` is an attrs class, not a pydantic model as in ADK: ADK code builds an ``App`` with
 keyword arguments and hands it to a ``Runner`` or exposes it as ``app`` in ``agent.py``,
@@ -21,6 +20,7 @@ from google.genai import types
 
 from trio_adk._utils._model import ModelMixin
 from trio_adk.agents._base_agent import BaseAgent
+from trio_adk.apps._summarizer import BaseEventsSummarizer
 from trio_adk.plugins._base_plugin import BasePlugin
 
 _APP_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
@@ -88,6 +88,12 @@ class ResumabilityConfig(ModelMixin):
     is_resumable: bool = attrs.field(default=False, validator=_flag)
 
 
+def _summarizer(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not isinstance(value, BaseEventsSummarizer):
+        raise TypeError(f"EventsCompactionConfig.summarizer must be a BaseEventsSummarizer "
+                        f"or None, got {value!r}.")
+
+
 @attrs.frozen(kw_only=True)
 class EventsCompactionConfig(ModelMixin):
     """When and how a session's older events are summarized (ADK's event compaction).
@@ -95,13 +101,18 @@ class EventsCompactionConfig(ModelMixin):
     Two triggers, each a pair set together (at least one pair is required):
     ``compaction_interval`` new invocations with ``overlap_size`` invocations of overlap
     between summaries, or a prompt of at least ``token_threshold`` tokens keeping the
-    last ``event_retention_size`` events as they are.  ``summarizer`` writes the summary.
+    last ``event_retention_size`` events as they are.  ``summarizer`` (a
+    :class:`~trio_adk.apps.BaseEventsSummarizer`) writes the summary; when ``None``, an
+    :class:`~trio_adk.apps.LlmEventSummarizer` on the root agent's model does (the root
+    agent must then be an ``LlmAgent``).
 
-    trio-adk does not compact sessions yet: the type is here so ADK code imports, but an
-    :class:`App` refuses a compaction config.
+    Summaries are written after an invocation (sliding window, or token threshold) and
+    before a model call (token threshold); they are stored as events and replace the
+    events they cover in later model requests, while the session keeps every event.
     """
 
-    summarizer: object | None = None
+    summarizer: BaseEventsSummarizer | None = attrs.field(default=None,
+                                                          validator=_summarizer)
     compaction_interval: int | None = attrs.field(default=None,
                                                   validator=_count(1, optional=True))
     overlap_size: int | None = attrs.field(default=None, validator=_count(0, optional=True))
@@ -181,10 +192,6 @@ def _compaction(instance: object, attribute: attrs.Attribute[Any], value: Any) -
     if not isinstance(value, EventsCompactionConfig):
         raise TypeError(f"App.events_compaction_config must be an EventsCompactionConfig "
                         f"or None, got {value!r}.")
-    raise NotImplementedError(
-        "App(events_compaction_config=...): trio-adk does not compact session events yet, "
-        "and will not ignore the setting silently. Leave it out (None): sessions keep "
-        f"every event {_NOT_YET}.")
 
 
 def _context_cache(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -217,9 +224,10 @@ class App:
     and the server load it in preference to ``root_agent``.
 
     Every field is checked when the App is built and when it is set later.  ``name``
-    follows ADK's rule (see :func:`validate_app_name`).  trio-adk does not apply
-    ``events_compaction_config`` or ``context_cache_config`` yet: they raise
-    ``NotImplementedError`` instead of being ignored.
+    follows ADK's rule (see :func:`validate_app_name`).  ``events_compaction_config``
+    turns on event compaction (see :class:`EventsCompactionConfig`).  trio-adk does not
+    apply ``context_cache_config`` yet: it raises ``NotImplementedError`` instead of
+    being ignored.
 
     Unlike ADK's ``App`` this is not a pydantic model (it is an attrs class, compared by
     identity): build it with keyword arguments, as ADK code does.
