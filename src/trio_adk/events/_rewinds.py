@@ -6,6 +6,9 @@ from collections.abc import Sequence
 
 from trio_adk.events._event import Event
 
+# State scopes a rewind never touches (shared beyond the session, or never stored).
+_SHARED_PREFIXES = ("app:", "user:", "temp:")
+
 
 def without_rewound(events: Sequence[Event]) -> list[Event]:
     """``events`` minus every rewind event and the events each one rewinds.
@@ -36,3 +39,19 @@ def without_rewound(events: Sequence[Event]) -> list[Event]:
         index -= 1
     kept.reverse()
     return kept
+
+
+def keys_removed_by_rewind(event: Event) -> frozenset[str]:
+    """The session-state keys a rewind event removes from the session's state.
+
+    In a rewind event's ``state_delta`` (and only there) a ``None`` value under a
+    session key (no ``app:``/``user:``/``temp:`` prefix) means "this key did not exist
+    before the rewound invocation": every session store deletes the key instead of
+    storing null, so the state is exactly what it was.  Other events keep ADK's rule
+    (a ``None`` is stored as null), and ``app:``/``user:`` keys are never removed.
+    """
+    if not event.actions.rewind_before_invocation_id:
+        return frozenset()
+    return frozenset(
+        key for key, value in event.actions.state_delta.items()
+        if value is None and not key.startswith(_SHARED_PREFIXES))

@@ -19,6 +19,7 @@ from trio_adk._utils._checks import (
 )
 from trio_adk._utils._copy import copy_value
 from trio_adk.events._event import Event
+from trio_adk.events._rewinds import keys_removed_by_rewind
 from trio_adk.sessions._gates import SessionGates
 from trio_adk.sessions._session import GetSessionConfig, ListSessionsResponse, Session
 from trio_adk.sessions._state import State
@@ -262,8 +263,11 @@ class BaseSessionService(abc.ABC):
         delta = event.actions.state_delta if event.actions else None
         if not delta:
             return
+        removed = keys_removed_by_rewind(event)
         for key, value in delta.items():
-            if not key.startswith(State.TEMP_PREFIX):
+            if key in removed:
+                session.state.pop(key, None)
+            elif not key.startswith(State.TEMP_PREFIX):
                 session.state[key] = copy_value(value)
 
 

@@ -12,6 +12,7 @@ from trio_adk._utils._copy import copy_state, copy_value
 from trio_adk._utils._locked import locked
 from trio_adk.errors import AlreadyExistsError
 from trio_adk.events._event import Event
+from trio_adk.events._rewinds import keys_removed_by_rewind
 from trio_adk.sessions._base import BaseSessionService
 from trio_adk.sessions._session import GetSessionConfig, ListSessionsResponse, Session
 from trio_adk.sessions._state import State
@@ -244,6 +245,7 @@ class InMemorySessionService(BaseSessionService):
 
         delta = event.actions.state_delta if event.actions else None
         if delta:
+            removed = keys_removed_by_rewind(event)
             app_state: dict[str, Any] | None = None
             user_state: dict[str, Any] | None = None
             stored_state = stored.state
@@ -258,6 +260,8 @@ class InMemorySessionService(BaseSessionService):
                             session.user_id, {}
                         )
                     user_state[key[_USER_LEN:]] = copy_value(value)
+                elif key in removed:
+                    stored_state.pop(key, None)
                 elif not key.startswith(_TEMP):
                     stored_state[key] = copy_value(value)
         stored.last_update_time = event.timestamp

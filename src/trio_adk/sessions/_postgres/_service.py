@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 from trio_adk._utils._copy import copy_value
 from trio_adk.errors import AlreadyExistsError, SessionNotFoundError, StaleSessionError
 from trio_adk.events._event import Event
+from trio_adk.events._rewinds import keys_removed_by_rewind
 from trio_adk.sessions._base import BaseSessionService
 from trio_adk.sessions._gates import busy_error
 from trio_adk.sessions._postgres import _schema
@@ -81,7 +82,8 @@ class DatabaseSessionService(BaseSessionService):
     Writes follow ADK's protocol: the session row (and the app/user state rows an
     event changes) is locked ``FOR UPDATE``, the caller's ``_storage_update_marker`` is
     compared with the stored ``update_time``, a mismatch raises
-    ``StaleSessionError``, then state is merged (JSONB ``||``), ``update_time`` becomes
+    ``StaleSessionError``, then state is merged (JSONB ``||``; a rewind event's ``None``
+    removes a session key instead), ``update_time`` becomes
     the event's timestamp and the event row is inserted, in one transaction.
 
     Threads and runs: every method may be called from any trio run on any thread (sync
@@ -405,6 +407,7 @@ class DatabaseSessionService(BaseSessionService):
         temp = {k: v for k, v in (delta or {}).items() if k.startswith(State.TEMP_PREFIX)}
         self._trim_temp_delta(event)
         scoped = split_state(delta)
+        removed = sorted(keys_removed_by_rewind(event))
         app_delta = _jsonb(scoped.app, "state_delta") if scoped.app else None
         user_delta = _jsonb(scoped.user, "state_delta") if scoped.user else None
         session_delta = _jsonb(scoped.session, "state_delta") if scoped.session else None
@@ -441,10 +444,11 @@ class DatabaseSessionService(BaseSessionService):
                 if user_delta is not None:
                     _upsert_state(conn, "user_states", key[:2], user_delta, now)
                 if session_delta is not None:
+                    # A rewind's None removes the key (jsonb minus text[]).
                     conn.execute(
-                        "UPDATE sessions SET state = state || %s, update_time = %s "
-                        "WHERE app_name = %s AND user_id = %s AND id = %s",
-                        (session_delta, when, *key))
+                        "UPDATE sessions SET state = (state || %s) - %s::text[], "
+                        "update_time = %s WHERE app_name = %s AND user_id = %s AND id = %s",
+                        (session_delta, removed, when, *key))
                 else:
                     conn.execute(
                         "UPDATE sessions SET update_time = %s "

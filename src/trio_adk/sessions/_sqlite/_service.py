@@ -21,6 +21,7 @@ from trio_adk.errors import (
     StorageError,
 )
 from trio_adk.events._event import Event
+from trio_adk.events._rewinds import keys_removed_by_rewind
 from trio_adk.sessions._base import BaseSessionService
 from trio_adk.sessions._session import GetSessionConfig, ListSessionsResponse, Session
 from trio_adk.sessions._sqlite._cache import EventCache
@@ -309,7 +310,8 @@ class SqliteSessionService(BaseSessionService):
         copy's (``StaleSessionError`` when another writer appended since the copy was
         loaded; a hand-built copy is compared by its last event id), the state delta
         goes to the app, user and session rows (``temp:`` keys are never stored; a
-        ``None`` value is stored as null, as ADK 2.13 does), ``sessions.update_time``
+        ``None`` value is stored as null, as ADK 2.13 does, except that a rewind event's
+        ``None`` removes a session key), ``sessions.update_time``
         becomes the event's timestamp, and the event is inserted.  Only after the
         commit does the caller's copy change (state, events, revision).
 
@@ -329,6 +331,7 @@ class SqliteSessionService(BaseSessionService):
                         if not k.startswith(State.TEMP_PREFIX)}
         check_state(stored_delta, "event.actions.state_delta")
         scoped = split_state(stored_delta)
+        removed = keys_removed_by_rewind(event)
         if delta and len(stored_delta) != len(delta):
             # temp: values never reach storage (they need not even be JSON).
             document = event_document(event.model_copy(update={
@@ -367,6 +370,8 @@ class SqliteSessionService(BaseSessionService):
             if scoped.session:
                 current = _state(row[1], self.db_path)
                 current.update(scoped.session)
+                for name in removed:
+                    current.pop(name, None)
                 conn.execute("UPDATE sessions SET state = ?, update_time = ? WHERE "
                              "app_name = ? AND user_id = ? AND id = ?",
                              (layout.dumps(current), stamp, *key))
