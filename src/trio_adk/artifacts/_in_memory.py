@@ -8,6 +8,7 @@ from google.genai import types
 
 from trio_adk._utils._locked import locked
 from trio_adk.artifacts._base import BaseArtifactService
+from trio_adk.artifacts._layout import is_rewind_marker
 
 _USER_PREFIX = "user:"
 
@@ -72,7 +73,9 @@ class InMemoryArtifactService(BaseArtifactService):
     ) -> types.Part | None:
         """Return a copy of a version of ``filename`` (latest when None), or None.
 
-        None when nothing was saved under the name or ``version`` is out of range.
+        None when nothing was saved under the name, when ``version`` is out of range,
+        and for the marker a session rewind saves over a file that did not exist (an
+        empty ``application/octet-stream`` blob; every store loads it as absent).
         Does not suspend.
         """
         files = self._artifacts.get(_scope(app_name, user_id, session_id, filename))
@@ -82,7 +85,12 @@ class InMemoryArtifactService(BaseArtifactService):
         index = -1 if version is None else version
         if not -len(versions) <= index < len(versions):
             return None
-        return versions[index].model_copy(deep=True)
+        part = versions[index]
+        blob = part.inline_data
+        if blob is not None and is_rewind_marker(blob.mime_type, blob.data or b"",
+                                                 blob.display_name):
+            return None  # what a session rewind saves over a file that did not exist
+        return part.model_copy(deep=True)
 
     @locked
     async def list_artifact_keys(
