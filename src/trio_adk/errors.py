@@ -17,6 +17,15 @@ class SessionNotFoundError(ValueError):
     """
 
 
+class InvocationNotFoundError(ValueError):
+    """No event of the session belongs to the invocation named (``Runner.rewind_async``).
+
+    The message starts with ``Invocation ID not found: <id>``, as ADK's does.  Pass the
+    ``invocation_id`` of one of the session's events.  A ``ValueError``, as ADK's is (its
+    other base, ADK's ``NotFoundError``, has no counterpart here).
+    """
+
+
 class AlreadyExistsError(ValueError):
     """Something with this id exists already (for example a session)."""
 
@@ -99,6 +108,7 @@ __all__ = [
     "AgentTreeError",
     "AlreadyExistsError",
     "BatchCancelledError",
+    "InvocationNotFoundError",
     "LlmCallsLimitExceededError",
     "ModelConfigError",
     "ModelConnectionError",
