@@ -214,36 +214,44 @@ def sync_path(events: int) -> tuple[float, int]:
 # ---- close() with runs in flight ----------------------------------------------------------
 
 
+class _ParkedRuns:
+    """``runs`` consumers of runs that park mid-run; ``all_started`` (a trio or an asyncio
+    event) is set once every run has begun; :attr:`ended` says how each consumer ended."""
+
+    def __init__(self, runs: int, all_started: trio.Event | asyncio.Event) -> None:
+        self.runner = _runner(Parker(name="parker"))
+        self._runs = runs
+        self._started = 0
+        self._all_started = all_started
+        self.ended: list[type[BaseException] | None] = []
+
+    async def consume(self, session_id: str) -> None:
+        try:
+            async with contextlib.aclosing(self.runner.run_async(**_kwargs(session_id))) as gen:
+                async for _ in gen:
+                    self._started += 1
+                    if self._started == self._runs:
+                        self._all_started.set()
+        except RunnerClosedError as exc:
+            self.ended.append(type(exc))
+        else:
+            self.ended.append(None)
+
+
 async def _trio_close(runs: int) -> tuple[float, int]:
     """Seconds from ``close()`` to its return with ``runs`` runs parked mid-run (trio)."""
-    runner = _runner(Parker(name="parker"))
-    started = 0
     all_started = trio.Event()
-    ended: list[type[BaseException] | None] = []
-
-    async def consume(session_id: str) -> None:
-        nonlocal started
-        try:
-            async with contextlib.aclosing(runner.run_async(**_kwargs(session_id))) as gen:
-                async for _ in gen:
-                    started += 1
-                    if started == runs:
-                        all_started.set()
-        except RunnerClosedError as exc:
-            ended.append(type(exc))
-        else:
-            ended.append(None)
-
+    parked = _ParkedRuns(runs, all_started)
     async with trio.open_nursery() as nursery:
         for i in range(runs):
-            nursery.start_soon(consume, f"s{i}")
+            nursery.start_soon(parked.consume, f"s{i}")
         await all_started.wait()
         await trio.testing.wait_all_tasks_blocked()
         gc.collect()
         start = time.perf_counter()
-        await runner.close()
+        await parked.runner.close()
         elapsed = time.perf_counter() - start
-    return elapsed, ended.count(RunnerClosedError)
+    return elapsed, parked.ended.count(RunnerClosedError)
 
 
 def trio_close(runs: int) -> tuple[float, int]:
@@ -252,33 +260,17 @@ def trio_close(runs: int) -> tuple[float, int]:
 
 async def _asyncio_close(runs: int) -> tuple[float, int]:
     """The same with asyncio consumers (one task each) on one guest run."""
-    runner = _runner(Parker(name="parker"))
-    started = 0
     all_started = asyncio.Event()
-    ended: list[type[BaseException] | None] = []
-
-    async def consume(session_id: str) -> None:
-        nonlocal started
-        try:
-            async with contextlib.aclosing(runner.run_async(**_kwargs(session_id))) as gen:
-                async for _ in gen:
-                    started += 1
-                    if started == runs:
-                        all_started.set()
-        except RunnerClosedError as exc:
-            ended.append(type(exc))
-        else:
-            ended.append(None)
-
-    tasks = [asyncio.create_task(consume(f"s{i}")) for i in range(runs)]
+    parked = _ParkedRuns(runs, all_started)
+    tasks = [asyncio.create_task(parked.consume(f"s{i}")) for i in range(runs)]
     await all_started.wait()
     await asyncio.sleep(0.01)
     gc.collect()
     start = time.perf_counter()
-    await runner.close()
+    await parked.runner.close()
     elapsed = time.perf_counter() - start
     await asyncio.gather(*tasks)
-    return elapsed, ended.count(RunnerClosedError)
+    return elapsed, parked.ended.count(RunnerClosedError)
 
 
 def asyncio_close(runs: int) -> tuple[float, int]:

@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 SIZES = (10, 1000, 5000)
@@ -38,34 +39,12 @@ async def _trio_side(url: str, appends: int) -> dict[str, Any]:
     from trio_adk.events import Event, EventActions
     from trio_adk.sessions.database_session_service import DatabaseSessionService
 
-    service = DatabaseSessionService(url)
-    result: dict[str, Any] = {"append_ms": None, "load_ms": {}}
-    try:
-        await service.prepare_tables()
-        for size in SIZES:
-            session = await service.create_session(app_name="bench-trio", user_id="u")
-            times = []
-            for i in range(size):
-                event = Event(author="user", invocation_id="inv",
-                              content=types.Content(role="user",
-                                                    parts=[types.Part(text=_text(i))]),
-                              actions=EventActions(state_delta={"n": i}))
-                start = time.perf_counter()
-                await service.append_event(session, event)
-                times.append(time.perf_counter() - start)
-            if size == max(SIZES):
-                result["append_ms"] = statistics.median(times[:appends]) * 1000
-            loads = []
-            for _ in range(LOADS):
-                start = time.perf_counter()
-                got = await service.get_session(app_name="bench-trio", user_id="u",
-                                                session_id=session.id)
-                loads.append(time.perf_counter() - start)
-                assert got is not None and size == len(got.events)
-            result["load_ms"][str(size)] = statistics.median(loads) * 1000
-    finally:
-        await service.close()
-    return result
+    def event(i: int) -> Any:
+        return Event(author="user", invocation_id="inv", content=types.Content(
+            role="user", parts=[types.Part(text=_text(i))]),
+            actions=EventActions(state_delta={"n": i}))
+
+    return await _measure(DatabaseSessionService(url), event, "bench-trio", appends)
 
 
 async def _adk_side(url: str, appends: int) -> dict[str, Any]:
@@ -73,27 +52,35 @@ async def _adk_side(url: str, appends: int) -> dict[str, Any]:
     from google.adk.sessions import DatabaseSessionService
     from google.genai import types
 
-    service = DatabaseSessionService(url)
+    def event(i: int) -> Any:
+        return Event(author="user", invocation_id="inv", content=types.Content(
+            role="user", parts=[types.Part(text=_text(i))]),
+            actions=EventActions(state_delta={"n": i}))
+
+    return await _measure(DatabaseSessionService(url), event, "bench-adk", appends)
+
+
+async def _measure(service: Any, event: Callable[[int], Any], app: str,
+                   appends: int) -> dict[str, Any]:
+    """Fill a session of each size through ``service`` (either side's service, run by its
+    own event loop) and time the appends and the loads; closes ``service``."""
     result: dict[str, Any] = {"append_ms": None, "load_ms": {}}
     try:
         await service.prepare_tables()
         for size in SIZES:
-            session = await service.create_session(app_name="bench-adk", user_id="u")
+            session = await service.create_session(app_name=app, user_id="u")
             times = []
             for i in range(size):
-                event = Event(author="user", invocation_id="inv",
-                              content=types.Content(role="user",
-                                                    parts=[types.Part(text=_text(i))]),
-                              actions=EventActions(state_delta={"n": i}))
+                one = event(i)
                 start = time.perf_counter()
-                await service.append_event(session, event)
+                await service.append_event(session, one)
                 times.append(time.perf_counter() - start)
             if size == max(SIZES):
                 result["append_ms"] = statistics.median(times[:appends]) * 1000
             loads = []
             for _ in range(LOADS):
                 start = time.perf_counter()
-                got = await service.get_session(app_name="bench-adk", user_id="u",
+                got = await service.get_session(app_name=app, user_id="u",
                                                 session_id=session.id)
                 loads.append(time.perf_counter() - start)
                 assert got is not None and size == len(got.events)
