@@ -91,7 +91,7 @@ async def state_of(service: BaseSessionService, session_id: str) -> dict[str, An
 
 THREE_INVOCATIONS = (
     ev("inv1", delta={"a": 1, "b": "x", "gone": 0}),
-    ev("inv1", delta={"gone": None, "nested": {"k": [1, None]}}),
+    ev("inv1", delta={"gone": None, "nested": {"k": [1, None]}, "null": None}),
     ev("inv2", delta={"a": 2, "b": None, "c": "new", "app:shared": 2, "user:mine": 2,
                       "temp:t": 1, "gone": "back"}),
     ev("inv2", delta={"nested": {"k": []}}),
@@ -101,12 +101,13 @@ THREE_INVOCATIONS = (
 
 async def test_state_is_restored_exactly(store: BaseSessionService) -> None:
     """Rewinding before inv2 brings back changed and removed keys and removes keys
-    added since (no null left behind), in every store, in the caller's copy and in
-    storage; app:/user: state and keys never changed by an event stay."""
+    added since (no null left behind), in every store; app:/user: state, keys never
+    changed by an event and a stored null untouched since stay.  ("gone" held null
+    before inv2 and inv2 changed it: a rewind cannot store a null, so it is removed.)"""
     await history(store, "s", *THREE_INVOCATIONS,
                   state={"initial": True, "app:shared": 1, "user:mine": 1})
     before_inv2 = {"initial": True, "a": 1, "b": "x", "nested": {"k": [1, None]},
-                   "app:shared": 1, "user:mine": 1}
+                   "null": None, "app:shared": 1, "user:mine": 1}
     event = await rewind(store, "s", "inv2")
     assert "inv2" == event.actions.rewind_before_invocation_id
     assert "user" == event.author
@@ -126,6 +127,11 @@ async def test_rewind_before_the_first_invocation_empties_state(
     await history(store, "s", *THREE_INVOCATIONS, state={"initial": 0})
     await rewind(store, "s", "inv1")
     assert {"initial": 0, "app:shared": 2, "user:mine": 2} == await state_of(store, "s")
+    # Forward again, to before inv2: "null" held null then, but a rewind cannot store
+    # a null (its None removes), so it stays absent.
+    await rewind(store, "s", "inv2")
+    assert {"initial": 0, "a": 1, "b": "x", "nested": {"k": [1, None]},
+            "app:shared": 2, "user:mine": 2} == await state_of(store, "s")
 
 
 async def test_unknown_invocation_and_missing_session(store: BaseSessionService) -> None:
@@ -162,8 +168,8 @@ async def test_rewinding_twice_and_undoing_a_rewind(store: BaseSessionService) -
     assert ["inv1", "inv1", "inv2", "inv2", "inv3"] == [e.invocation_id for e in live]
     # Rewinding before inv2 although inv3 was rewound (and un-rewound): raw history.
     await rewind(store, "s", "inv2")
-    assert {"a": 1, "b": "x", "nested": {"k": [1, None]}, "app:shared": 2,
-            "user:mine": 2} == await state_of(store, "s")
+    assert {"a": 1, "b": "x", "nested": {"k": [1, None]}, "null": None,
+            "app:shared": 2, "user:mine": 2} == await state_of(store, "s")
 
 
 async def test_null_outside_a_rewind_is_still_stored(store: BaseSessionService) -> None:

@@ -18,6 +18,7 @@ from trio_adk.agents._invocation_context import new_invocation_context_id
 from trio_adk.errors import InvocationNotFoundError, SessionNotFoundError
 from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
+from trio_adk.events._rewinds import keys_removed_by_rewind
 from trio_adk.sessions._state import State
 
 if TYPE_CHECKING:
@@ -60,7 +61,11 @@ async def rewind_session(
       so the session state is afterwards what it was before the invocation.  Keys no
       event ever changed (given to ``create_session``) are left alone, where ADK
       removes them; a key given to ``create_session`` and first changed by the
-      rewound span is removed, as in ADK (its first value is in no event);
+      rewound span is removed, as in ADK (its first value is in no event).  The
+      deltas are replayed as the stores apply them: a ``None`` is a stored null except
+      in a rewind event (ADK reads every ``None`` as a removal, so it also removes a
+      key that held null before the invocation; here it stays null, unless the span
+      changed it, when it is removed);
     * ``artifact_delta``: for each session file whose version changed since then, the
       old version's content saved again as a new version, or, for a file that did not
       exist then, ADK's rewind marker (loaded as absent) saved as a new version.
@@ -121,12 +126,14 @@ async def rewind_session(
 def _state_delta(session: Session, start: int) -> dict[str, Any]:
     """The session-state changes that bring ``session.state`` back to its value before
     ``session.events[start]`` (``None``: the key did not exist then)."""
+    # Replayed by the stores' rule: None is a stored null, except in a rewind event.
     then: dict[str, Any] = {}
     for event in session.events[:start]:
+        removed = keys_removed_by_rewind(event)
         for key, value in event.actions.state_delta.items():
             if key.startswith(_NOT_REWOUND):
                 continue
-            if value is None:
+            if key in removed:
                 then.pop(key, None)
             else:
                 then[key] = value
