@@ -85,9 +85,10 @@ async def rewind_session(
         SessionNotFoundError: the session does not exist.
         InvocationNotFoundError: no event of the session has that invocation id.
 
-    Cancellation: files are saved before the event is appended; cancelled in between,
-    the saved versions stay unreferenced (nothing reads them) and the session is
-    unchanged.  Once the append has returned, the rewind is stored.
+    Cancellation (and failure): files are saved before the event is appended, so a
+    rewind cancelled in between leaves the session unchanged but the restored versions
+    saved, as the files' latest versions; no event refers to them, and rewinding again
+    saves them once more.  Once the append has returned, the rewind is stored.
     """
     session = await session_service.get_session(
         app_name=app_name, user_id=user_id, session_id=session_id)
