@@ -22,7 +22,6 @@ import pytest
 import sniffio
 import trio
 from google.genai import types
-from pydantic import Field
 
 from helpers import (
     APP,
@@ -35,6 +34,7 @@ from helpers import (
     texts,
     user_text,
 )
+from probe_agents import Failing, Probe, Worker, start
 from trio_adk import Agent, InMemoryRunner, Runner
 from trio_adk._bridges import _asyncio_guest
 from trio_adk._run import ACTIVE_RUNS
@@ -53,73 +53,6 @@ from trio_adk.testing import ScriptedModel, function_calls, text
 from trio_adk.tools import ToolContext
 
 # ---- helpers ------------------------------------------------------------------------------
-
-
-class Probe:
-    """What the agents of a test did, for the test to check."""
-
-    def __init__(self) -> None:
-        self.cancelled: list[str] = []  # session ids whose run reached its cleanup
-        self.cleaned: list[str] = []  # session ids whose cleanup finished
-        self.raised: list[BaseException] = []
-        self.seen: list[Any] = []
-
-
-class Worker(BaseAgent):
-    """Yields ``count`` events ``gap`` seconds apart, then works ``tail`` seconds.
-
-    Its ``finally`` records the cancellation, sleeps ``cleanup`` seconds shielded and
-    records that the cleanup finished.
-    """
-
-    count: int = 3
-    gap: float = 0.0
-    tail: float = 0.0
-    cleanup: float = 0.2
-    probe: Probe = Field(default_factory=Probe)
-
-    async def _run_async_impl(  # type: ignore[override]
-        self, ctx: InvocationContext
-    ) -> AsyncGenerator[Event, None]:
-        session_id = ctx.session.id
-        finished = False
-        try:
-            for i in range(self.count):
-                if i and self.gap:
-                    await anyio.sleep(self.gap)
-                yield Event(author=self.name, invocation_id=ctx.invocation_id,
-                            branch=ctx.branch, content=model_text(f"e{i}"))
-            await anyio.sleep(self.tail)
-            finished = True
-        finally:
-            if not finished:
-                self.probe.cancelled.append(session_id)
-                with anyio.CancelScope(shield=True):
-                    await anyio.sleep(self.cleanup)
-                self.probe.cleaned.append(session_id)
-
-
-class Failing(BaseAgent):
-    """Yields two events, then raises ValueError (recorded in the probe)."""
-
-    probe: Probe = Field(default_factory=Probe)
-
-    async def _run_async_impl(  # type: ignore[override]
-        self, ctx: InvocationContext
-    ) -> AsyncGenerator[Event, None]:
-        for i in range(2):
-            yield Event(author=self.name, invocation_id=ctx.invocation_id,
-                        content=model_text(f"e{i}"))
-        error = ValueError("agent broke")
-        self.probe.raised.append(error)
-        raise error
-
-
-def start(runner: Runner, session_id: str = "s1",
-          **kwargs: Any) -> AsyncGenerator[Event, None]:
-    """The event stream of one turn on ``session_id``."""
-    return runner.run_async(user_id=USER, session_id=session_id, new_message=user_text("go"),
-                            **kwargs)
 
 
 async def wait_until(predicate: Any, limit: float = 2.0) -> None:

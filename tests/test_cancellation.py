@@ -13,6 +13,7 @@ import trio
 import trio.testing
 from pydantic import Field
 
+import probe_agents
 from helpers import (
     APP,
     USER,
@@ -23,8 +24,8 @@ from helpers import (
     run_text,
     stored_events,
     texts,
-    user_text,
 )
+from probe_agents import Failing, Probe, start
 from trio_adk import Agent, Runner
 from trio_adk._run import ACTIVE_RUNS
 from trio_adk.agents import BaseAgent, InvocationContext
@@ -36,64 +37,11 @@ from trio_adk.tools import ToolContext
 # ---- helpers ------------------------------------------------------------------------------
 
 
-class Probe:
-    """What the agents of a test did, for the test to check."""
-
-    def __init__(self) -> None:
-        self.cancelled: list[str] = []  # session ids whose run reached its cleanup
-        self.cleaned: list[str] = []  # session ids whose cleanup finished
-        self.background_started = False
-        self.background_cleaned = False
-        self.seen: list[Any] = []
-
-
-class Worker(BaseAgent):
-    """Yields ``count`` events ``gap`` seconds apart, then works ``tail`` seconds.
-
-    Its ``finally`` records the cancellation, sleeps ``cleanup`` seconds shielded (per
-    session id when a dict) and records that the cleanup finished.
-    """
+class Worker(probe_agents.Worker):
+    """:class:`probe_agents.Worker` with this file's defaults: 100 events, 3 s of cleanup."""
 
     count: int = 100
-    gap: float = 0.0
-    tail: float = 0.0
     cleanup: float | dict[str, float] = 3.0
-    probe: Probe = Field(default_factory=Probe)
-
-    async def _run_async_impl(  # type: ignore[override]
-        self, ctx: InvocationContext
-    ) -> AsyncGenerator[Event, None]:
-        session_id = ctx.session.id
-        finished = False
-        try:
-            for i in range(self.count):
-                if i and self.gap:
-                    await trio.sleep(self.gap)
-                yield Event(author=self.name, invocation_id=ctx.invocation_id,
-                            branch=ctx.branch, content=model_text(f"e{i}"))
-            await trio.sleep(self.tail)
-            finished = True
-        finally:
-            if not finished:
-                self.probe.cancelled.append(session_id)
-                cleanup = self.cleanup
-                if isinstance(cleanup, dict):
-                    cleanup = cleanup[session_id]
-                with trio.CancelScope(shield=True):
-                    await trio.sleep(cleanup)
-                self.probe.cleaned.append(session_id)
-
-
-class Failing(BaseAgent):
-    """Yields two events, then raises ValueError."""
-
-    async def _run_async_impl(  # type: ignore[override]
-        self, ctx: InvocationContext
-    ) -> AsyncGenerator[Event, None]:
-        for i in range(2):
-            yield Event(author=self.name, invocation_id=ctx.invocation_id,
-                        content=model_text(f"e{i}"))
-        raise ValueError("agent broke")
 
 
 class WithBackground(BaseAgent):
@@ -122,11 +70,6 @@ class WithBackground(BaseAgent):
             await trio.sleep(1000)
             yield Event(author=self.name, invocation_id=ctx.invocation_id,
                         content=model_text("never"))  # pragma: no cover
-
-
-def start(runner: Runner, session_id: str = "s1") -> AsyncGenerator[Event, None]:
-    """The event stream of one turn on ``session_id``."""
-    return runner.run_async(user_id=USER, session_id=session_id, new_message=user_text("go"))
 
 
 async def consume(runner: Runner, got: list[Event], session_id: str = "s1") -> None:

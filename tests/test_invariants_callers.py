@@ -70,7 +70,7 @@ from trio_adk.agents import (
 from trio_adk.errors import RunnerClosedError
 from trio_adk.events import Event
 from trio_adk.plugins import BasePlugin
-from trio_adk.sessions import InMemorySessionService
+from trio_adk.sessions import InMemorySessionService, Session
 from trio_adk.testing import ScriptedModel, function_call, text
 from trio_adk.tools import BaseTool, BaseToolset
 
@@ -488,6 +488,33 @@ def _stream_kwargs(s: Setup) -> dict[str, Any]:
             "run_config": s.run_config, "timeout": s.timeout}
 
 
+async def _consume(scn: Scenario, s: Setup, out: Outcome,
+                   trigger: trio.Event | asyncio.Event) -> None:
+    """The async callers' stream: record events; at the k-th, leave or set ``trigger``."""
+    try:
+        async with aclosing(s.runner.run_async(**_stream_kwargs(s))) as events:
+            async for event in events:
+                out.received.append(event)
+                if len(out.received) >= scn.k:
+                    if scn.interruption == "leave":
+                        out.left = True
+                        break
+                    trigger.set()  # close() from the other task, if any
+    except Exception as exc:
+        out.error = exc
+
+
+def _record_end(s: Setup, out: Outcome, session: Session | None) -> None:
+    """What every caller records once the runner is closed: the stored events and what
+    the plugin, the agent and the toolset saw."""
+    assert session is not None
+    out.stored = session.events[1:]
+    out.after_runs, out.plugin_closes = s.plugin.after_runs, s.plugin.closes
+    out.agent_failed = bool(s.probe.failed)
+    out.toolset_closes = s.toolset.closes
+    out.active_runs = list(ACTIVE_RUNS)
+
+
 async def trio_caller(scn: Scenario) -> Outcome:
     service = InMemorySessionService()
     await service.create_session(app_name=APP, user_id=USER, session_id=SESSION)
@@ -507,29 +534,14 @@ async def trio_caller(scn: Scenario) -> Outcome:
             if scn.k == 0:
                 trigger.set()
         with trio.move_on_after(deadline) as scope:
-            try:
-                async with aclosing(runner.run_async(**_stream_kwargs(s))) as events:
-                    async for event in events:
-                        out.received.append(event)
-                        if len(out.received) >= scn.k:
-                            if scn.interruption == "leave":
-                                out.left = True
-                                break
-                            trigger.set()  # close() from the other task, if any
-            except Exception as exc:
-                out.error = exc
+            await _consume(scn, s, out, trigger)
         out.pending_after_stream = s.probe.run_pending()
         out.deadline_fired = scope.cancelled_caught
         trigger.set()
     await runner.close()
     out.pending_after_final_close = s.probe.pending()
-    session = await service.get_session(app_name=APP, user_id=USER, session_id=SESSION)
-    assert session is not None
-    out.stored = session.events[1:]
-    out.after_runs, out.plugin_closes = s.plugin.after_runs, s.plugin.closes
-    out.agent_failed = bool(s.probe.failed)
-    out.toolset_closes = s.toolset.closes
-    out.active_runs = list(ACTIVE_RUNS)
+    _record_end(s, out, await service.get_session(app_name=APP, user_id=USER,
+                                                  session_id=SESSION))
     leftover = _trio_adk_tasks()
     assert not leftover, f"trio-adk tasks still running: {leftover}"
     return out
@@ -555,17 +567,7 @@ async def asyncio_caller(scn: Scenario) -> Outcome:
     deadline = scn.limit * UNIT["asyncio"] if scn.interruption == "deadline" else None
     try:
         async with asyncio.timeout(deadline) as cm:
-            try:
-                async with aclosing(runner.run_async(**_stream_kwargs(s))) as events:
-                    async for event in events:
-                        out.received.append(event)
-                        if len(out.received) >= scn.k:
-                            if scn.interruption == "leave":
-                                out.left = True
-                                break
-                            trigger.set()  # close() from the other task, if any
-            except Exception as exc:
-                out.error = exc
+            await _consume(scn, s, out, trigger)
     except TimeoutError:
         assert cm.expired()
     out.pending_after_stream = s.probe.run_pending()
@@ -575,13 +577,8 @@ async def asyncio_caller(scn: Scenario) -> Outcome:
         await closing_task
     await runner.close()
     out.pending_after_final_close = s.probe.pending()
-    session = await service.get_session(app_name=APP, user_id=USER, session_id=SESSION)
-    assert session is not None
-    out.stored = session.events[1:]
-    out.after_runs, out.plugin_closes = s.plugin.after_runs, s.plugin.closes
-    out.agent_failed = bool(s.probe.failed)
-    out.toolset_closes = s.toolset.closes
-    out.active_runs = list(ACTIVE_RUNS)
+    _record_end(s, out, await service.get_session(app_name=APP, user_id=USER,
+                                                  session_id=SESSION))
     others = [t.get_name() for t in asyncio.all_tasks() if t is not asyncio.current_task()
               and t.get_name() != "trio_adk.guest-keeper"]
     assert not others, f"asyncio tasks still running: {others}"
@@ -623,14 +620,8 @@ def sync_caller(scn: Scenario) -> Outcome:
         closer_thread.join()
     runner.close()
     out.pending_after_final_close = s.probe.pending()
-    session = trio.run(functools.partial(service.get_session, app_name=APP, user_id=USER,
-                                         session_id=SESSION))
-    assert session is not None
-    out.stored = session.events[1:]
-    out.after_runs, out.plugin_closes = s.plugin.after_runs, s.plugin.closes
-    out.agent_failed = bool(s.probe.failed)
-    out.toolset_closes = s.toolset.closes
-    out.active_runs = list(ACTIVE_RUNS)
+    _record_end(s, out, trio.run(functools.partial(
+        service.get_session, app_name=APP, user_id=USER, session_id=SESSION)))
     return out
 
 
