@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import bisect
 import json
+import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from google.genai import types
 
 from trio_adk.events._event import Event
+from trio_adk.events._rewinds import without_rewound
 
 if TYPE_CHECKING:
     from trio_adk.agents._invocation_context import InvocationContext
@@ -21,17 +25,34 @@ CLIENT_ID_PREFIX = "adk-"
 def build_contents(ctx: InvocationContext, agent_name: str, *, include: str) -> list[types.Content]:
     """The history for ``agent_name``'s next model call.
 
-    Keeps events with content in the agent's branch, rewrites other agents' turns as
-    user-role "For context:" text, puts each function response right after its call,
-    and strips client-assigned call ids.  Session events are never modified: every
-    returned Content and its ``parts`` list are fresh objects, so callbacks may add,
-    remove or replace parts freely.  Part objects without function calls or responses
-    are shared with the session: replace a part rather than editing it in place.
+    Leaves out rewound events (see :func:`~trio_adk.events._rewinds.without_rewound`)
+    and the events a compaction summary covers (the summary is sent in their place, see
+    :func:`with_summaries`).  Keeps events with content in the agent's branch, rewrites
+    other agents' turns as user-role "For context:" text, puts each function response
+    right after its call, and strips client-assigned call ids.  Session events are
+    never modified: every returned Content and its ``parts`` list are fresh objects, so
+    callbacks may add, remove or replace parts freely.  Part objects without function
+    calls or responses are shared with the session: replace a part rather than editing
+    it in place.
     """
-    events = ctx.session.events
-    branch = ctx.branch
+    return history_contents(ctx.session.events, branch=ctx.branch, agent_name=agent_name,
+                            include=include)
+
+
+def history_contents(events: Sequence[Event], *, branch: str | None, agent_name: str,
+                     include: str) -> list[types.Content]:
+    """:func:`build_contents` over ``events`` for an agent in ``branch``."""
+    if any(e.actions.compaction is not None or e.actions.rewind_before_invocation_id
+           for e in events):
+        events = without_rewound(events)
     kept: list[Event] = []
+    summaries = False
     for event in events:
+        if event.actions.compaction is not None:
+            if not (branch and event.branch and not _in_branch(branch, event.branch)):
+                kept.append(event)
+                summaries = True
+            continue
         content = event.content
         if content is None or not content.role or not content.parts:
             continue
@@ -42,6 +63,8 @@ def build_contents(ctx: InvocationContext, agent_name: str, *, include: str) -> 
         if _is_client_request_event(event):
             continue
         kept.append(event)
+    if summaries:
+        kept = recover_compacted_calls(with_summaries(kept, agent_name), kept)
     if include == "none":
         kept = _current_turn(kept, agent_name)
     kept = _pair_function_responses(_resume_at_latest_response(kept))
@@ -52,6 +75,113 @@ def build_contents(ctx: InvocationContext, agent_name: str, *, include: str) -> 
         else:
             result.append(_clean_copy(event.content))  # type: ignore[arg-type]
     return result
+
+
+def summary_ranges(events: Sequence[Event]) -> list[tuple[int, float, float]]:
+    """``(index, start, end)`` of the compaction events of ``events`` that count, in
+    event order: a summary whose range lies inside another's is superseded by it (of two
+    with the same range, the later counts).  Ranges that merely overlap both count.
+    """
+    found: list[tuple[int, float, float]] = []
+    for index, event in enumerate(events):
+        compaction = event.actions.compaction
+        if compaction is not None:
+            found.append((index, compaction.start_timestamp, compaction.end_timestamp))
+    counted = {i for i, start, end in found if math.isnan(start) or math.isnan(end)}
+    # Widest first among equal starts (latest first among equal ranges): a range is
+    # inside an earlier-sorted one exactly when it does not reach past the furthest end.
+    furthest = -math.inf
+    for index, _, end in sorted((r for r in found if r[0] not in counted),
+                                key=lambda r: (r[1], -r[2], -r[0])):
+        if end > furthest:
+            counted.add(index)
+            furthest = end
+    return [r for r in found if r[0] in counted]
+
+
+def with_summaries(events: Sequence[Event], agent_name: str) -> list[Event]:
+    """``events`` with compaction applied: every event whose timestamp lies in the range
+    of a counting summary (see :func:`summary_ranges`) is left out, and each counting
+    summary appears as an event of ``agent_name`` (``'model'`` if empty) holding the
+    summary, at its range's end timestamp.  Compaction events that do not count are
+    dropped.  Order is by timestamp, then by position in ``events``.
+    """
+    ranges = summary_ranges(events)
+    covered: list[tuple[float, float]] = []
+    for _, start, end in sorted((r for r in ranges if r[1] <= r[2]),
+                                key=lambda r: (r[1], r[2])):
+        if covered and start <= covered[-1][1]:
+            covered[-1] = (covered[-1][0], max(covered[-1][1], end))
+        else:
+            covered.append((start, end))
+    starts = [start for start, _ in covered]
+
+    def is_covered(timestamp: float) -> bool:
+        at = bisect.bisect_right(starts, timestamp) - 1
+        return at >= 0 and timestamp <= covered[at][1]
+
+    placed: list[tuple[float, int, Event]] = []
+    for index, _, end in ranges:
+        summary = events[index]
+        assert summary.actions.compaction is not None
+        placed.append((end, index, Event(
+            author=agent_name or "model", invocation_id=summary.invocation_id,
+            branch=summary.branch, timestamp=end, actions=summary.actions,
+            content=summary.actions.compaction.compacted_content)))
+    for index, event in enumerate(events):
+        if event.actions.compaction is None and not is_covered(event.timestamp):
+            placed.append((event.timestamp, index, event))
+    placed.sort(key=lambda item: (item[0], item[1]))
+    return [event for _, _, event in placed]
+
+
+def recover_compacted_calls(events: list[Event], source: Sequence[Event]) -> list[Event]:
+    """``events`` (built by :func:`with_summaries` from ``source``) with every function
+    call event a summary covered put back right before the first surviving response to
+    it (a long-running tool answered after its call was summarized), together with the
+    covered responses to that event's other calls, so no response is left without its
+    call.  A response answers the latest call with its id before it in ``source``.
+    """
+    if not any(e.get_function_responses() for e in events):
+        return events
+    present = {id(e) for e in events}
+    latest_call: dict[str, Event] = {}
+    answered_call: dict[tuple[int, str], Event] = {}  # (response event, id) -> call event
+    newest_answer: dict[tuple[int, str], Event] = {}  # (call event, id) -> response event
+    surviving: set[tuple[int, str]] = set()  # (call event, id) answered by a kept event
+    for event in source:
+        for call in event.get_function_calls():
+            if call.id:
+                latest_call[call.id] = event
+        for response in event.get_function_responses():
+            call_event = latest_call.get(response.id or "")
+            if call_event is None or not response.id:
+                continue
+            answered_call[id(event), response.id] = call_event
+            key = (id(call_event), response.id)
+            if id(event) in present:
+                surviving.add(key)
+            previous = newest_answer.get(key)
+            if previous is None or event.timestamp >= previous.timestamp:
+                newest_answer[key] = event
+    result: list[Event] = []
+    restored: set[int] = set()
+    for event in events:
+        for response in event.get_function_responses():
+            call_event = answered_call.get((id(event), response.id or ""))
+            if call_event is None or id(call_event) in present or id(call_event) in restored:
+                continue
+            result.append(call_event)
+            restored.add(id(call_event))
+            for sibling in call_event.get_function_calls():
+                key = (id(call_event), sibling.id or "")
+                answer = newest_answer.get(key)
+                if (sibling.id and key not in surviving and answer is not None
+                        and id(answer) not in restored):
+                    result.append(answer)
+                    restored.add(id(answer))
+        result.append(event)
+    return result if restored else events
 
 
 def _in_branch(current: str, event_branch: str) -> bool:
