@@ -14,6 +14,7 @@ import attrs
 import trio
 from google.genai import types
 
+from trio_adk._resuming import resolve_invocation, resume_agent
 from trio_adk._usercode._host import AsyncioHost, host_context
 from trio_adk._utils._cancel import CLEANUP_GRACE, cancelled_from_outside, leaked_cancel
 from trio_adk._utils._copy import copy_state
@@ -28,6 +29,7 @@ from trio_adk.agents._user_message import accept_user_message
 from trio_adk.errors import SessionNotFoundError
 from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
+from trio_adk.events._rewinds import without_rewound
 from trio_adk.flows._live_flow import is_live_media
 from trio_adk.sessions._session import Session
 from trio_adk.telemetry._spans import invocation_span, record_cancelled_run
@@ -66,6 +68,8 @@ class RunRequest:
     # Live runs (``Runner.run_live``): the input queue, and the deprecated session object.
     live_request_queue: LiveRequestQueue | None = None
     session: Session | None = None
+    # ``run_async(invocation_id=...)``: the invocation to resume (or to start).
+    invocation_id: str | None = None
 
     @property
     def live(self) -> bool:
@@ -255,20 +259,32 @@ class Run:
             return
         request = self.request
         message = request.new_message  # checked by the runner when the run was asked for
-        assert message is not None
         ctx = await self._open_invocation(user_content=message)
         run_config = ctx.run_config
-
-        message = await accept_user_message(ctx, message)
-        if run_config.save_input_blobs_as_artifacts:
-            message = await _save_input_blobs(ctx, message)
-        ctx.user_content = message
+        resolution = resolve_invocation(ctx.session.events, message, request.invocation_id,
+                                        request.session_id)
+        ctx.invocation_id = resolution.invocation_id
+        ctx._shared.resuming = resolution.resumed
         actions = EventActions(state_delta=copy_state(request.state_delta)) \
             if request.state_delta else EventActions()
-        user_event = Event(invocation_id=ctx.invocation_id, author="user", content=message,
-                           actions=actions)
-        _stamp_metadata(user_event, run_config)
-        await ctx.session_service.append_event(ctx.session, user_event)
+        user_event: Event | None
+        if resolution.store_message and message is not None:
+            message = await accept_user_message(ctx, message)
+            if run_config.save_input_blobs_as_artifacts:
+                message = await _save_input_blobs(ctx, message)
+            ctx.user_content = message if resolution.user_content is request.new_message \
+                else resolution.user_content
+            user_event = Event(invocation_id=ctx.invocation_id, author="user",
+                               content=message, actions=actions)
+        else:
+            # Resuming: the invocation keeps its own message; a state delta is stored
+            # in a user event of its own.
+            ctx.user_content = resolution.user_content
+            user_event = Event(invocation_id=ctx.invocation_id, author="user",
+                               actions=actions) if request.state_delta else None
+        if user_event is not None:
+            _stamp_metadata(user_event, run_config)
+            await ctx.session_service.append_event(ctx.session, user_event)
         await self._run_agent(ctx, live=False)
 
     async def _invoke_live(self) -> None:
@@ -318,7 +334,13 @@ class Run:
     async def _run_agent(self, ctx: InvocationContext, *, live: bool) -> None:
         """The agent that answers, wrapped in the before/after-run plugin callbacks."""
         plugins = ctx.plugin_manager
-        ctx.agent = find_agent_to_run(ctx.session, self.request.agent)
+        root = self.request.agent
+        agent = None
+        if ctx._shared.resuming:
+            agent, path = resume_agent(without_rewound(ctx.session.events),
+                                       ctx.invocation_id, root)
+            ctx._shared.resume_path = path
+        ctx.agent = agent or find_agent_to_run(ctx.session, root)
         with invocation_span(ctx, self.request.agent):
             early = await plugins.run_before_run_callback(invocation_context=ctx)
             if early is not None:

@@ -20,6 +20,8 @@ from trio_adk._batch import BatchResult, prepare_batch, run_batch
 from trio_adk._bridges._asyncio_guest import run_in_trio, stream_asyncio
 from trio_adk._bridges._sync_thread import call_sync, stream_sync
 from trio_adk._bridges._trio import stream_trio
+from trio_adk._resuming import check_resume_message
+from trio_adk._rewind import rewind_session
 from trio_adk._run import Run, RunRequest, enclosing_runs
 from trio_adk._run_result import RunResult, TextStream
 from trio_adk._service_registry import get_service_registry, redact_uri
@@ -301,15 +303,17 @@ class Runner:
         return self.agent
 
     def _adk_request(self, method: str, user_id: Any, session_id: Any, new_message: Any,
-                     state_delta: Any, run_config: Any, timeout: Any) -> RunRequest:
+                     state_delta: Any, run_config: Any, timeout: Any,
+                     invocation_id: Any = None) -> RunRequest:
         """The checked request of an ADK-form run (``method(user_id=..., ...)``)."""
         root = self._own_agent(method)
-        if user_id is None and session_id is None and new_message is None:
+        if user_id is None and session_id is None and new_message is None \
+                and invocation_id is None:
             raise TypeError(
                 f"Runner.{method}() needs user_id=, session_id= and new_message= (the ADK "
                 f"form), or an agent and a message: runner.{method}(agent, 'your text').")
         return _request(root, user_id, session_id, new_message, state_delta, run_config,
-                        timeout)
+                        timeout, invocation_id=invocation_id)
 
     def _compact_request(
         self, method: str, agent: Any, message: Any, message_name: str, user_id: Any,
@@ -363,6 +367,7 @@ class Runner:
         *,
         user_id: str,
         session_id: str,
+        invocation_id: str | None = None,
         new_message: types.Content | str | None = None,
         state_delta: dict[str, Any] | None = None,
         run_config: RunConfig | None = None,
@@ -391,6 +396,7 @@ class Runner:
         *,
         user_id: Any = None,
         session_id: Any = None,
+        invocation_id: Any = None,
         new_message: Any = None,
         state_delta: Any = None,
         run_config: Any = None,
@@ -424,6 +430,17 @@ class Runner:
         anything is stored.  The ADK form on a runner built without an agent is a
         ``TypeError`` that says to name the agent.
 
+        Resuming (ADK form): a message that answers function calls (function responses
+        with the calls' ids: a long-running tool's result, a tool confirmation) continues
+        the invocation that made the calls, under its invocation id, whether or not
+        ``invocation_id`` is given.  ``invocation_id`` alone (no ``new_message``)
+        continues that invocation where it stopped: in a resumable App, calls of its
+        last model turn that have no stored response run again, then the agent goes on;
+        a pending long-running call keeps it paused.  ``invocation_id`` with a text
+        message retries that invocation with its original message (the new one is not
+        stored), or, for an id the session does not hold, starts a new invocation under
+        that id.  See the README, "Pausing and resuming", for what runs at least once.
+
         Cancellation: leaving the loop early (``break`` under ``contextlib.aclosing``,
         ``aclose()``) or being cancelled (``trio.fail_after`` / ``asyncio.timeout`` around
         the loop or the ``await``, ``task.cancel()``) cancels the run; the generator or
@@ -436,12 +453,79 @@ class Runner:
         if agent is _MISSING:
             return self._stream(self._adk_request("run_async", user_id, session_id,
                                                   new_message, state_delta, run_config,
-                                                  timeout))
-        _no_adk_message("run_async", new_message)
+                                                  timeout, invocation_id))
+        _no_adk_message("run_async", new_message, invocation_id)
         request, create = self._compact_request("run_async", agent, message, "message",
                                                 user_id, session_id, state_delta,
                                                 run_config, timeout)
         return self._result(request, create)
+
+    async def rewind_async(
+        self,
+        *,
+        user_id: str,
+        session_id: str,
+        rewind_before_invocation_id: str,
+        run_config: RunConfig | None = None,
+    ) -> None:
+        """Rewind the session to before invocation ``rewind_before_invocation_id``.
+
+        Nothing is deleted: one ``user`` event is appended
+        (``actions.rewind_before_invocation_id`` set) whose state and artifact deltas
+        undo that invocation and everything after it.  Later runs, request building,
+        resumes and compaction no longer see the rewound events.  Afterwards the
+        session's state is what it was before the invocation (keys added since are
+        removed, in every session store), and each session artifact changed since gets
+        its old content back as a new version (one created since loads as absent).
+
+        Not undone, as in ADK: ``app:`` and ``user:`` state, ``user:`` artifacts.
+        Rewinding before an invocation that an earlier rewind took away (or before a
+        rewind event's own invocation) is allowed and undoes that earlier rewind.  The
+        rewind takes the session's turn like a run (``session_concurrency``), so it
+        never lands in the middle of a run on the same session.
+
+        Args:
+            user_id: The session's user.
+            session_id: The session to rewind.
+            rewind_before_invocation_id: An invocation id from the session's events (for
+                example ``event.invocation_id`` of an event a run yielded).
+            run_config: Accepted for ADK compatibility; its ``get_session_config`` is
+                ignored, with a warning (a rewind always reads the whole history).
+
+        Raises:
+            SessionNotFoundError: no such session.
+            InvocationNotFoundError: no event of the session has that invocation id (a
+                ``ValueError``).
+            SessionBusyError: the session is in use and ``session_concurrency`` is
+                ``"reject"``.
+            RunnerClosedError: the runner is closed.
+
+        Cancellation: a rewind cancelled before its event is appended leaves the session
+        unchanged (restored artifact versions may already be saved); once the call
+        returns, the rewind is stored.  Await it from trio or asyncio code.
+        """
+        user_id = check_id(user_id, "user_id")
+        session_id = check_id(session_id, "session_id")
+        invocation_id = check_id(rewind_before_invocation_id, "rewind_before_invocation_id")
+        config = check_run_config(run_config)
+        if config is not None and config.get_session_config is not None:
+            _log.warning("rewind_async ignores run_config.get_session_config: a rewind "
+                         "reads the whole session.")
+        if _caller_library() == "asyncio":
+            await run_in_trio(self._rewind, user_id, session_id, invocation_id)
+        else:
+            await self._rewind(user_id, session_id, invocation_id)
+
+    async def _rewind(self, user_id: str, session_id: str, invocation_id: str) -> None:
+        self._check_open()
+        async with self.session_service.claim_session(
+                app_name=self.app_name, user_id=user_id, session_id=session_id,
+                wait=self.session_concurrency == "queue"):
+            await rewind_session(session_service=self.session_service,
+                                 artifact_service=self.artifact_service,
+                                 app_name=self.app_name, user_id=user_id,
+                                 session_id=session_id,
+                                 rewind_before_invocation_id=invocation_id)
 
     @overload
     def run_live(
@@ -600,6 +684,7 @@ class Runner:
         *,
         user_id: str,
         session_id: str,
+        invocation_id: str | None = None,
         new_message: types.Content | str | None = None,
         state_delta: dict[str, Any] | None = None,
         run_config: RunConfig | None = None,
@@ -628,6 +713,7 @@ class Runner:
         *,
         user_id: Any = None,
         session_id: Any = None,
+        invocation_id: Any = None,
         new_message: Any = None,
         state_delta: Any = None,
         run_config: Any = None,
@@ -657,8 +743,9 @@ class Runner:
         """
         if agent is _MISSING:
             return stream_sync(self, self._adk_request("run", user_id, session_id, new_message,
-                                                       state_delta, run_config, timeout))
-        _no_adk_message("run", new_message)
+                                                       state_delta, run_config, timeout,
+                                                       invocation_id))
+        _no_adk_message("run", new_message, invocation_id)
         request, create = self._compact_request("run", agent, message, "message", user_id,
                                                 session_id, state_delta, run_config, timeout)
         if create:
@@ -894,15 +981,22 @@ def _from_uri(kind: str, uri: str) -> Any:
 
 def _request(agent: BaseAgent, user_id: Any, session_id: Any, new_message: Any,
              state_delta: Any, run_config: Any, timeout: Any, *,
-             message_name: str = "new_message") -> RunRequest:
+             message_name: str = "new_message", invocation_id: Any = None) -> RunRequest:
     """The checked request of ``run`` / ``run_async``: every argument is checked here,
     when the method is called, before a run is registered or anything stored."""
+    if invocation_id is not None:
+        invocation_id = check_id(invocation_id, "invocation_id")
+    message: types.Content | None = None
+    if new_message is not None or invocation_id is None:  # resuming needs no message
+        message = check_resume_message(check_user_message(new_message, message_name),
+                                       message_name, invocation_id)
     return RunRequest(agent=agent, user_id=check_id(user_id, "user_id"),
                       session_id=check_id(session_id, "session_id"),
-                      new_message=check_user_message(new_message, message_name),
+                      new_message=message,
                       state_delta=check_state(state_delta, "state_delta"),
                       run_config=_run_config(run_config),
-                      timeout=check_seconds(timeout, "timeout", zero=True))
+                      timeout=check_seconds(timeout, "timeout", zero=True),
+                      invocation_id=invocation_id)
 
 
 def _result(request: RunRequest, events: Iterable[Event]) -> RunResult:
@@ -910,12 +1004,17 @@ def _result(request: RunRequest, events: Iterable[Event]) -> RunResult:
                      user_id=request.user_id)
 
 
-def _no_adk_message(method: str, new_message: Any) -> None:
+def _no_adk_message(method: str, new_message: Any, invocation_id: Any = None) -> None:
     if new_message is not None:
         raise TypeError(
             f"runner.{method}(agent, message) takes the message as its second argument; "
             f"new_message= belongs to the ADK form, runner.{method}(user_id=..., "
             "session_id=..., new_message=...).")
+    if invocation_id is not None:
+        raise TypeError(
+            f"invocation_id= (resuming an invocation) belongs to the ADK form, "
+            f"runner.{method}(user_id=..., session_id=..., invocation_id=...), on a runner "
+            "built with its agent or App.")
 
 
 def _run_config(value: Any) -> RunConfig:

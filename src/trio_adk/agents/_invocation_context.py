@@ -37,8 +37,9 @@ def new_invocation_context_id() -> str:
 class _Shared:
     """State shared by every copy of one invocation's context (per invocation)."""
 
-    __slots__ = ("children", "custom_metadata", "live_unsent", "llm_calls", "run_scope",
-                 "run_token", "tool_limiter", "trace_context")
+    __slots__ = ("children", "custom_metadata", "live_unsent", "llm_calls", "paused",
+                 "resume_path", "resuming", "run_scope", "run_token", "stepped",
+                 "tool_limiter", "trace_context")
 
     def __init__(self) -> None:
         self.llm_calls = 0
@@ -59,6 +60,17 @@ class _Shared:
         # The OpenTelemetry context of the run's span: agents handed over to (transfer)
         # get their spans under it, as in ADK.
         self.trace_context: Any = None
+        # The run continues an invocation the session already holds (resume by
+        # invocation id or by answering its calls).  ``stepped``: the agents that have
+        # taken a model step in this run (the first step of each looks at where it
+        # stopped).  ``resume_path``: agent names from the root to the agent that was
+        # running when the invocation stopped (workflow agents start there).
+        self.resuming = False
+        self.stepped: set[str] = set()
+        self.resume_path: tuple[str, ...] = ()
+        # A resumable invocation waits on a long-running call or a confirmation:
+        # workflow agents start no further sub-agent.
+        self.paused = False
 
 
 async def _no_sink(event: Event) -> None:

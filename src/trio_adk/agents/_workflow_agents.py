@@ -14,6 +14,21 @@ if TYPE_CHECKING:
     from trio_adk.agents._invocation_context import InvocationContext
 
 
+def resume_index(agent: BaseAgent, ctx: InvocationContext) -> int:
+    """Where a workflow agent starts: its first sub-agent, or, in a run resuming an
+    invocation, the sub-agent that was running when the invocation stopped."""
+    path = ctx._shared.resume_path
+    if agent.name not in path:
+        return 0
+    at = path.index(agent.name) + 1
+    if at >= len(path):
+        return 0
+    for index, sub in enumerate(agent.sub_agents):
+        if sub.name == path[at]:
+            return index
+    return 0
+
+
 class _WorkflowAgent(BaseAgent):
     @_native
     async def _run_async_impl(self, ctx: InvocationContext) -> AsyncGenerator[Event, None]:
@@ -26,6 +41,10 @@ class SequentialAgent(_WorkflowAgent):
     """Runs its sub-agents one after another, in order, on the same invocation.
 
     A sub-agent that ends its own run (``end_invocation``) does not stop the next one.
+    In a resumable App, a sub-agent left waiting on a long-running call or a
+    confirmation pauses the invocation: later sub-agents start only once it resumed and
+    finished, and the resumed run starts at that sub-agent (earlier ones do not run
+    again).
     Cancellation stops the sub-agent in flight; later ones do not start.
 
     Live mode (``Runner.run_live``): the sub-agents take turns on the same
@@ -39,8 +58,10 @@ class SequentialAgent(_WorkflowAgent):
     """
 
     async def _run_impl(self, ctx: InvocationContext) -> None:
-        for sub in self.sub_agents:
+        for sub in self.sub_agents[resume_index(self, ctx):]:
             await sub._execute(ctx)
+            if ctx._shared.paused:
+                return  # a resumable invocation waits for an answer
 
     @_native
     async def _run_live_impl(self, ctx: InvocationContext) -> AsyncGenerator[Event, None]:
@@ -80,6 +101,9 @@ class ParallelAgent(_WorkflowAgent):
 class LoopAgent(_WorkflowAgent):
     """Runs its sub-agents in order, again and again.
 
+    In a resumable App a waiting sub-agent pauses the loop, and the resumed run goes on
+    from that sub-agent (the pass count starts again from zero).
+
     Stops after ``max_iterations`` full passes (``None`` or 0: no limit), or when a sub-agent
     emits an event with ``actions.escalate`` (that sub-agent finishes first).
     """
@@ -97,11 +121,13 @@ class LoopAgent(_WorkflowAgent):
 
         watched = ctx._with_emit(watch)
         passes = 0
+        start = resume_index(self, ctx)
         while not self.max_iterations or passes < self.max_iterations:
-            for sub in self.sub_agents:
+            for sub in self.sub_agents[start:]:
                 await sub._execute(watched)
-                if escalated:
+                if escalated or ctx._shared.paused:
                     return
+            start = 0
             passes += 1
             if not self.sub_agents:
                 return

@@ -30,6 +30,7 @@ from trio_adk.flows._functions import (
 )
 from trio_adk.flows._instructions import inject_session_state
 from trio_adk.flows._planning import apply_planner, planned_response
+from trio_adk.flows._resume import continue_where_stopped, has_pending_calls
 from trio_adk.flows._static_instruction import (
     fenced,
     insert_instruction_contents,
@@ -66,9 +67,11 @@ async def run_llm_flow(agent: LlmAgent, ctx: InvocationContext) -> None:
         while True:
             last = await _run_step(agent, ctx)
             if last is None or last.partial or last.is_final_response():
-                return
+                break
     finally:
         _RUN_OUTPUT.reset(token)
+    if ctx.is_resumable and has_pending_calls(agent, ctx):
+        ctx._shared.paused = True  # workflow agents above start nothing further
 
 
 async def _run_step(agent: LlmAgent, ctx: InvocationContext) -> Event | None:
@@ -79,6 +82,17 @@ async def _run_step(agent: LlmAgent, ctx: InvocationContext) -> Event | None:
     # their results (as ADK's request_confirmation request processor).
     if not await resume_confirmed_calls(agent, ctx):
         return None
+    # In a resumable App: calls of an interrupted turn run again, a pending
+    # long-running call keeps the invocation paused.
+    where = await continue_where_stopped(agent, ctx)
+    if where is False:
+        return None
+    if isinstance(where, Event):
+        if where.actions.transfer_to_agent:
+            await _hand_over(agent, ctx, where.actions.transfer_to_agent)
+            return None
+        if where.is_final_response():
+            return where
     await preprocess(agent, ctx, request)
     if ctx.end_invocation:
         return None
@@ -265,16 +279,21 @@ async def _handle_response(
     await emit_agent_event(agent, ctx, response_event)
     target_name = response_event.actions.transfer_to_agent
     if target_name:
-        target = agent.root_agent.find_agent(target_name)
-        if target is None:
-            raise ValueError(
-                f"Agent {target_name} not found in the agent tree. Known agents: "
-                f"{', '.join(_agent_names(agent.root_agent))}."
-            )
-        with handed_over(ctx):
-            await target._execute(ctx)
+        await _hand_over(agent, ctx, target_name)
         return _HANDED_OVER
     return response_event
+
+
+async def _hand_over(agent: LlmAgent, ctx: InvocationContext, target_name: str) -> None:
+    """Run the agent ``agent`` transferred the conversation to."""
+    target = agent.root_agent.find_agent(target_name)
+    if target is None:
+        raise ValueError(
+            f"Agent {target_name} not found in the agent tree. Known agents: "
+            f"{', '.join(_agent_names(agent.root_agent))}."
+        )
+    with handed_over(ctx):
+        await target._execute(ctx)
 
 
 def _agent_names(root: BaseAgent) -> list[str]:

@@ -298,10 +298,6 @@ class ApiServer:
             raise HTTPException(status_code=400, detail=_NO_APP_NAME)
         _ids(app_name=app_name, user_id=req.user_id, session_id=req.session_id)
         require_user(request.scope, req.user_id)
-        if req.invocation_id is not None:
-            raise HTTPException(status_code=501, detail=(
-                "invocationId (resuming an invocation) is not supported by trio-adk yet; "
-                "send newMessage without invocationId."))
         if req.service_tier is not None:
             _log.info("serviceTier %r ignored: trio-adk's models have no serving tier.",
                       req.service_tier)
@@ -310,6 +306,7 @@ class ApiServer:
     def _run_events(self, runner: Runner, req: RunAgentRequest,
                     run_config: RunConfig) -> AsyncGenerator[Event, None]:
         return runner.run_async(user_id=req.user_id, session_id=req.session_id,
+                                invocation_id=req.invocation_id,
                                 new_message=req.new_message, state_delta=req.state_delta,
                                 run_config=run_config)
 
