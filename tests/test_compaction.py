@@ -7,7 +7,9 @@ summarizer, and compacted sessions read back from every session store."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -309,6 +311,46 @@ async def test_before_a_model_call_only_the_agents_own_counts_matter() -> None:
     sliding_only = EventsCompactionConfig(compaction_interval=1, overlap_size=0,
                                           summarizer=summarizer)
     assert await compaction_before_model_call(await context(long, sliding_only), bot) is None
+
+
+def summary_event(start: float, end: float, text: str, *, ts: float) -> Event:
+    return Event(author="user", invocation_id=f"sum-{text}", timestamp=ts, id=f"s{ts}",
+                 actions=EventActions(compaction=_compaction(start, end, text)))
+
+
+def test_a_summary_inside_another_is_superseded_and_equal_ranges_keep_the_latest() -> None:
+    clock = Clock()
+    events = [*turn(1, clock), *turn(2, clock)]  # timestamps 1..4
+    events += [summary_event(1.0, 2.0, "A", ts=clock()),
+               summary_event(1.0, 4.0, "B", ts=clock()),
+               summary_event(1.0, 4.0, "C", ts=clock()),
+               *turn(3, clock)]
+    assert [("model", "C"), ("user", "m3"), ("model", "r3")] == request_view(
+        history_contents(events, branch=None, agent_name="bot", include="default"))
+
+
+def test_rewinding_drops_the_summaries_written_after_the_rewound_invocation() -> None:
+    clock = Clock()
+    events = [*turn(1, clock), *turn(2, clock), summary_event(1.0, 4.0, "S1", ts=clock()),
+              *turn(3, clock), *turn(4, clock), summary_event(3.0, 10.0, "S2", ts=clock()),
+              *turn(5, clock),
+              Event(author="user", invocation_id="rw", timestamp=clock(),
+                    actions=EventActions(rewind_before_invocation_id="inv4")),
+              *turn(6, clock)]
+    assert [("model", "S1"), ("user", "m3"), ("model", "r3"), ("user", "m6"),
+            ("model", "r6")] == request_view(
+        history_contents(events, branch=None, agent_name="bot", include="default"))
+
+
+def test_a_summary_outside_the_agents_branch_is_not_sent() -> None:
+    clock = Clock()
+    summary = summary_event(1.0, 2.0, "S", ts=10.0)
+    summary.branch = "root.other"
+    events = [*turn(1, clock), summary]
+    assert [("user", "m1"), ("model", "r1")] == request_view(
+        history_contents(events, branch="root.bot", agent_name="bot", include="default"))
+    assert [("model", "S")] == request_view(
+        history_contents(events, branch="root.other", agent_name="bot", include="default"))
 
 
 # -- nothing open is ever summarized ---------------------------------------------------
@@ -628,3 +670,74 @@ async def test_a_compacted_session_survives_every_store(store: BaseSessionServic
             if e.actions.compaction is not None] == [e.actions.compaction for e in stored]
     assert before == history_contents(loaded.events, branch=None, agent_name="bot",
                                       include="default")
+
+
+# -- google-adk 2.13 on the same file ----------------------------------------------------
+
+_ADK_ENV = "TRIO_ADK_GOOGLE_ADK_PYTHON"
+_ADK_SCRIPT = Path(__file__).parent / "compat" / "adk_compaction.py"
+
+
+async def adk(path: Path, *args: str) -> Any:
+    """Run tests/compat/adk_compaction.py under google-adk's interpreter; its answer."""
+    done = await trio.run_process(
+        [os.environ[_ADK_ENV], str(_ADK_SCRIPT), str(path), "c1", *args],
+        capture_stdout=True, capture_stderr=True, check=False)
+    assert 0 == done.returncode, done.stderr.decode()[-3000:]
+    return json.loads(done.stdout.decode().strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get(_ADK_ENV),
+                    reason=f"{_ADK_ENV} is not set (an interpreter with google-adk 2.13)")
+async def test_google_adk_agrees_on_windows_and_reads_our_summaries(tmp_path: Path) -> None:
+    """On one Sqlite-JSON file, turn after turn: ADK's sliding window picks the events
+    ours picks, and the history ADK builds from our stored summaries (and a rewind, and a
+    long-running call answered after it was summarized) is the one we build."""
+    path = tmp_path / "sessions.db"
+    service = SqliteSessionService(path)
+    clock, summarizer = Clock(), Recorder()
+    try:
+        session = await service.create_session(app_name="compat", user_id="user",
+                                               session_id="c1")
+        ctx = InvocationContext(
+            session_service=service, session=session,
+            agent=Agent(name="bot", model=ScriptedModel(replies=[])),
+            events_compaction_config=EventsCompactionConfig(
+                compaction_interval=2, overlap_size=1, summarizer=summarizer))
+        for index in range(1, 8):
+            inv = f"inv{index}"
+            events = []
+            if index == 5:  # the job's result, as the user's message
+                events.append(answer("job", "j1", {"status": "done"}, inv=inv, ts=clock(),
+                                     author="user"))
+            events.append(said("user", f"m{index}", inv=inv, ts=clock()))
+            if index == 3:
+                events += [call("job", "j1", inv=inv, ts=clock(), long_running=True),
+                           answer("job", "j1", {"status": "pending"}, inv=inv, ts=clock())]
+            events.append(said("bot", f"r{index} " + "lorem ipsum " * 10, inv=inv,
+                               ts=clock()))
+            if index == 7:
+                events.append(Event(author="user", invocation_id="rw", timestamp=clock(),
+                                    actions=EventActions(rewind_before_invocation_id="inv6")))
+            for event in events:
+                await service.append_event(session, event)
+            theirs = await adk(path, "window", "2", "1")
+            seen = len(summarizer.windows)
+            summary = await compaction_after_invocation(ctx)
+            ours = [e.id for e in summarizer.windows[-1]] if len(summarizer.windows) > seen \
+                else None
+            assert theirs == ours, f"after inv{index}"
+            if summary is not None:
+                # Stamped on the test's clock, as it would be on the wall clock (ADK
+                # reads events back in timestamp order).
+                summary.timestamp = clock()
+                await service.append_event(session, summary)
+            built = history_contents(session.events, branch=None, agent_name="bot",
+                                     include="default")
+            assert await adk(path, "contents", "bot") == [
+                c.model_dump(mode="json", exclude_none=True) for c in built], \
+                f"after inv{index}"
+        assert 3 <= len(summarizer.windows)
+    finally:
+        await service.close()
