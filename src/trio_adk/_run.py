@@ -26,7 +26,8 @@ from trio_adk.agents._llm_agent import LlmAgent
 from trio_adk.agents._run_config import RunConfig
 from trio_adk.agents._tree import validate_tree
 from trio_adk.agents._user_message import accept_user_message
-from trio_adk.errors import SessionNotFoundError
+from trio_adk.apps._compaction import compaction_after_invocation, compaction_before_model_call
+from trio_adk.errors import SessionNotFoundError, StaleSessionError
 from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
 from trio_adk.events._rewinds import without_rewound
@@ -38,6 +39,10 @@ if TYPE_CHECKING:
     from trio_adk._runner import Runner
 
 _log = logging.getLogger("trio_adk")
+
+#: Seconds a compaction (one summarizer call and its append) may take before it is left
+#: for a later invocation.
+COMPACTION_TIMEOUT = 120.0
 
 # Every run that has started and not finished, for leak checks in tests.
 ACTIVE_RUNS: weakref.WeakSet[Run] = weakref.WeakSet()
@@ -326,6 +331,9 @@ class Run:
                                       else runner.app.events_compaction_config),
         )
         ctx._emit = self._emit
+        if ctx.events_compaction_config is not None \
+                and ctx.events_compaction_config.token_threshold is not None:
+            ctx._shared.before_model_call = _compact_before_model_call
         ctx._shared.run_scope = self.cancel_scope
         ctx._shared.run_token = self.token
         self.ctx = ctx
@@ -350,6 +358,8 @@ class Run:
                 await ctx.agent._execute(ctx, live=live)
             self._after_run_done = True
             await plugins.run_after_run_callback(invocation_context=ctx)
+            if ctx.events_compaction_config is not None and not live:
+                await _compact_after_invocation(ctx)
 
     async def _emit(self, event: Event) -> None:
         """The sink of every agent event: metadata, on_event, persist, hand over."""
@@ -380,6 +390,44 @@ class Run:
             # do not rewrite history.
             event.actions.state_delta = copy_state(delta)
         await ctx.session_service.append_event(ctx.session, event)
+
+
+async def _compact_after_invocation(ctx: InvocationContext) -> None:
+    """Summarize older events once the invocation is over (App event compaction).
+
+    Runs in the run's task after ``after_run_callback``, before the run ends, so the
+    session is still the run's own; bounded by :data:`COMPACTION_TIMEOUT` (then the
+    history is left as it is, with a warning).  Cancelling the run (the consumer left,
+    ``close()``, the run's timeout) cancels it.  The summary is stored, not yielded (as
+    in ADK); a summary the session moved past (``StaleSessionError``) is dropped.
+    """
+    with trio.move_on_after(COMPACTION_TIMEOUT) as scope:
+        event = await compaction_after_invocation(ctx)
+        if event is not None:
+            await _append_compaction(ctx, event)
+    if scope.cancelled_caught:
+        _log.warning("Event compaction of session %s took longer than %.0f s and was "
+                     "left for a later invocation.", ctx.session.id, COMPACTION_TIMEOUT)
+
+
+async def _compact_before_model_call(ctx: InvocationContext, agent: Any) -> None:
+    """Token-threshold compaction before a model call (bounded as after an invocation)."""
+    with trio.move_on_after(COMPACTION_TIMEOUT) as scope:
+        event = await compaction_before_model_call(ctx, agent)
+        if event is not None:
+            await _append_compaction(ctx, event)
+    if scope.cancelled_caught:
+        _log.warning("Event compaction of session %s took longer than %.0f s; the model "
+                     "call goes ahead with the whole history.", ctx.session.id,
+                     COMPACTION_TIMEOUT)
+
+
+async def _append_compaction(ctx: InvocationContext, event: Event) -> None:
+    try:
+        await ctx.session_service.append_event(ctx.session, event)
+    except StaleSessionError:
+        _log.info("Dropped a compaction of session %s: another writer appended first.",
+                  ctx.session.id)
 
 
 def _current_token() -> trio.lowlevel.TrioToken | None:

@@ -37,7 +37,8 @@ def new_invocation_context_id() -> str:
 class _Shared:
     """State shared by every copy of one invocation's context (per invocation)."""
 
-    __slots__ = ("children", "custom_metadata", "live_unsent", "llm_calls", "paused",
+    __slots__ = ("before_model_call", "children", "custom_metadata", "live_unsent",
+                 "llm_calls", "paused",
                  "resume_path", "resuming", "run_scope", "run_token", "stepped",
                  "tool_limiter", "trace_context")
 
@@ -68,6 +69,10 @@ class _Shared:
         self.resuming = False
         self.stepped: set[str] = set()
         self.resume_path: tuple[str, ...] = ()
+        # Set by the runner for Apps that compact events by token count: awaited
+        # before each model call of an agent (may append a compaction event).
+        self.before_model_call: Callable[[InvocationContext, Any], Awaitable[None]] | None \
+            = None
         # A resumable invocation waits on a long-running call or a confirmation:
         # workflow agents start no further sub-agent.
         self.paused = False

@@ -93,6 +93,9 @@ async def _run_step(agent: LlmAgent, ctx: InvocationContext) -> Event | None:
             return None
         if where.is_final_response():
             return where
+    hook = ctx._shared.before_model_call
+    if hook is not None:
+        await hook(ctx, agent)  # token-threshold compaction, before contents are built
     await preprocess(agent, ctx, request)
     if ctx.end_invocation:
         return None
