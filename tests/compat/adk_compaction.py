@@ -6,8 +6,9 @@ app ``compat``, user ``user``.
 
 * ``contents AGENT``: the history ADK would send for agent AGENT's next model call
   (its contents builder, rewinds and compaction applied), as a list of Content dumps.
-* ``window INTERVAL OVERLAP``: the ids of the events ADK's sliding window would hand
-  its summarizer now, or null (the summarizer records them and writes nothing).
+* ``window INTERVAL OVERLAP THRESHOLD RETENTION``: the ids of the events ADK's
+  post-invocation compaction would hand its summarizer now, or null (the summarizer
+  records them and writes nothing); ``-`` leaves a setting out.
 """
 
 import asyncio
@@ -41,9 +42,12 @@ async def main(path, sid, command, *args):
         return [c.model_dump(mode="json", exclude_none=True) for c in contents]
     if command == "window":
         recording = Recording()
+        interval, overlap, threshold, retention = (None if a == "-" else int(a)
+                                                   for a in args)
         app = App(name=APP, root_agent=LlmAgent(name="bot", model="gemini-2.5-flash"),
                   events_compaction_config=EventsCompactionConfig(
-                      compaction_interval=int(args[0]), overlap_size=int(args[1]),
+                      compaction_interval=interval, overlap_size=overlap,
+                      token_threshold=threshold, event_retention_size=retention,
                       summarizer=recording))
         async for _ in _run_compaction_for_sliding_window(app, session, service):
             pass

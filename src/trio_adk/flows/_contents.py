@@ -41,7 +41,8 @@ def build_contents(ctx: InvocationContext, agent_name: str, *, include: str) -> 
 
 def history_contents(events: Sequence[Event], *, branch: str | None, agent_name: str,
                      include: str) -> list[types.Content]:
-    """:func:`build_contents` over ``events`` for an agent in ``branch``."""
+    """:func:`build_contents` over ``events`` for an agent in ``branch``; with an empty
+    ``agent_name`` no turn is rewritten as another agent's."""
     if any(e.actions.compaction is not None or e.actions.rewind_before_invocation_id
            for e in events):
         events = without_rewound(events)
@@ -70,7 +71,7 @@ def history_contents(events: Sequence[Event], *, branch: str | None, agent_name:
     kept = _pair_function_responses(_resume_at_latest_response(kept))
     result: list[types.Content] = []
     for event in kept:
-        if event.author not in (agent_name, "user"):
+        if agent_name and event.author not in (agent_name, "user"):
             result.append(_as_context(event))
         else:
             result.append(_clean_copy(event.content))  # type: ignore[arg-type]
