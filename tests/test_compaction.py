@@ -755,3 +755,19 @@ async def test_google_adk_agrees_on_windows_and_reads_our_summaries(
         assert 2 <= len(summarizer.windows)
     finally:
         await service.close()
+
+
+def test_the_llm_summarizer_can_be_awaited_from_asyncio() -> None:
+    """As a user's summarizer wrapping it would, on an asyncio run."""
+    import asyncio
+
+    clock = Clock()
+    summarizer = LlmEventSummarizer(llm=ScriptedModel(replies=["S"]))
+
+    async def main() -> Event | None:
+        return await summarizer.maybe_summarize_events(events=turn(1, clock))
+
+    summary = asyncio.run(main())
+    assert summary is not None and summary.actions.compaction is not None
+    assert (1.0, 2.0) == (summary.actions.compaction.start_timestamp,
+                          summary.actions.compaction.end_timestamp)

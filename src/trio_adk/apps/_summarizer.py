@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import trio
 from google.genai import types
 
+from trio_adk._bridges._anywhere import awaitable_anywhere
 from trio_adk._usercode._host import is_native, iterate_user, native
 from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
@@ -145,7 +146,10 @@ class LlmEventSummarizer(BaseEventsSummarizer):
         return f"LlmEventSummarizer(llm={self._llm.model!r})"
 
     @native
+    @awaitable_anywhere
     async def maybe_summarize_events(self, *, events: list[Event]) -> Event | None:
+        """See :meth:`BaseEventsSummarizer.maybe_summarize_events`; may be awaited from
+        trio or from asyncio (a summarizer of a user's that wraps this one)."""
         if not events:
             return None
         prompt = self._prompt_template.format(conversation_history=transcript(events))
