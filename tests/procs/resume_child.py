@@ -1,11 +1,12 @@
 """A runner process running one resumable invocation (a child of tests/test_resume_kill.py).
 
-Usage: python resume_child.py SESSION_URL LEDGER SESSION_ID [ticket]
+Usage: python resume_child.py SESSION_URL LEDGER SESSION_ID WHO TICKET [INVOCATION_ID]
 
 One ``Runner`` over SESSION_URL (``sqlite:////...`` or ``postgresql://...``; app
-``resume_kill``, user ``u``; the session exists already) whose App is resumable, runs
-the message ``go`` on SESSION_ID and exits 0.  With ``ticket``, the model's second turn
-also calls a long-running tool, so the run ends paused.
+``resume_kill``, user ``u``; the session exists already) whose App is resumable runs
+the message ``go`` on SESSION_ID, or, given INVOCATION_ID, resumes that invocation
+(``run_async(invocation_id=...)``, no message), and exits 0.  With TICKET ``1``, the
+model's second turn also calls a long-running tool, so the run ends paused.
 
 The model is :class:`PlanModel` (deterministic, in process): its first turn calls
 ``pay(n=0)``, its second ``pay`` for n = 1, 2, 3 in parallel (and ``ticket(n=9)``), and
@@ -15,7 +16,7 @@ Every fact goes to the LEDGER file as one line ``VERB CALL_ID N WHO`` written wi
 flush and fsync, so it survives a SIGKILL right after: ``model`` (a model request; CALL_ID
 is the number of model turns with calls in the request, N the number of function
 responses in it), ``start`` / ``done`` (a tool run began / finished its work), ``block``
-(the process is about to block for ever), ``end`` (the run ended).  WHO is ``child`` here.
+(the process is about to block for ever), ``end`` (the run ended).
 
 The environment variable RESUME_KILL_POINT makes the process block for ever (so the
 parent can SIGKILL it there, after the ``block`` line):
@@ -122,19 +123,23 @@ def build_app(ledger: str, who: str, *, with_ticket: bool, kill_point: str = "")
                resumability_config=ResumabilityConfig(is_resumable=True))
 
 
-async def main(url: str, ledger: str, session_id: str, with_ticket: bool) -> None:
+async def main(url: str, ledger: str, session_id: str, who: str, with_ticket: bool,
+               invocation_id: str | None) -> None:
     kill_point = os.environ.get("RESUME_KILL_POINT", "")
     assert kill_point in ("", *KILL_POINTS), kill_point
-    app = build_app(ledger, "child", with_ticket=with_ticket, kill_point=kill_point)
+    app = build_app(ledger, who, with_ticket=with_ticket, kill_point=kill_point)
     async with Runner(app=app, session_service=url) as runner:
-        message = types.Content(role="user", parts=[types.Part(text="go")])
+        message = None if invocation_id else types.Content(role="user",
+                                                           parts=[types.Part(text="go")])
         async with aclosing(runner.run_async(user_id=USER, session_id=session_id,
+                                             invocation_id=invocation_id,
                                              new_message=message)) as events:
             async for _event in events:
                 pass
-    note(ledger, "end", "-", "-", "child")
+    note(ledger, "end", "-", "-", who)
 
 
 if __name__ == "__main__":
-    url, ledger, session_id = sys.argv[1:4]
-    trio.run(main, url, ledger, session_id, sys.argv[4:5] == ["ticket"])
+    url, ledger, session_id, who, ticket = sys.argv[1:6]
+    trio.run(main, url, ledger, session_id, who, ticket == "1",
+             sys.argv[6] if len(sys.argv) > 6 else None)
