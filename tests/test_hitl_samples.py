@@ -335,17 +335,15 @@ async def _dispatch(confirmed: bool) -> tuple[FunctionModel, InMemorySessionServ
 @pytest.mark.parametrize("confirmed", [True, False], ids=["approve", "reject"])
 async def test_confirmation_in_a_resumable_app_resumed_by_invocation_id(
         confirmed: bool) -> None:
-    """What already matches google-adk 2.13; the two known gaps (a model call while paused,
-    no end_of_agent event) are left out here and checked by the xfail tests below."""
+    """The yielded and stored events of the paused and the resumed run, as google-adk
+    2.13's."""
     model, service, (first, second), shapes = await _dispatch(confirmed)
 
-    assert ADK_PAUSED_RUN == [e for e in first if not _interim_text(e)]
-    assert _without_end_of_agent(adk_resumed_run(confirmed)) == \
-        _without_end_of_agent(second)
+    assert ADK_PAUSED_RUN == first
+    assert adk_resumed_run(confirmed) == second
     session = await service.get_session(app_name="trucks", user_id=USER, session_id="b")
     assert session is not None
-    stored = [e for e in shapes(session.events) if not _interim_text(e)]
-    assert _without_end_of_agent(adk_stored(confirmed)) == _without_end_of_agent(stored)
+    assert adk_stored(confirmed) == shapes(session.events)
     # The tool ran twice: once asking, once with the answer.
     assert [("reserve_trucks", None), ("reserve_trucks", confirmed)] == RAN
     # The model's last call saw the question, the call and the tool's final answer only.
@@ -356,19 +354,12 @@ async def test_confirmation_in_a_resumable_app_resumed_by_invocation_id(
             ("user", [f"response reserve_trucks {result}"])] == _contents(model.requests[-1])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "trio-adk calls the model once more after the tool requested confirmation in a "
-    "resumable App (and stores its reply); google-adk 2.13 pauses the invocation right "
-    "after the tool's response event"))
 async def test_a_resumable_app_pauses_without_a_model_call_after_the_request() -> None:
     model, _, (first, _second), _ = await _dispatch(True)
     assert ADK_PAUSED_RUN == first
     assert 2 == len(model.requests)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "google-adk 2.13 ends each finished run of an agent in a resumable App with an "
-    "event whose only content is actions.end_of_agent=True; trio-adk emits none"))
 async def test_a_resumable_app_ends_the_agent_with_an_end_of_agent_event() -> None:
     _, _, (_first, second), _ = await _dispatch(True)
     assert adk_resumed_run(True) == second
@@ -391,5 +382,5 @@ async def test_a_small_order_in_a_resumable_app_needs_no_confirmation() -> None:
                                          {"ref": "R-2", "status": "booked"})),
            ev("dispatcher", "inv0", say("Trucks: booked R-2.")),
            ev("dispatcher", "inv0", end_of_agent=True)]
-    assert _without_end_of_agent(adk) == Shapes()(events)
+    assert adk == Shapes()(events)
     assert [("reserve_trucks", None)] == RAN

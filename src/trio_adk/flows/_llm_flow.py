@@ -30,7 +30,7 @@ from trio_adk.flows._functions import (
 )
 from trio_adk.flows._instructions import inject_session_state
 from trio_adk.flows._planning import apply_planner, planned_response
-from trio_adk.flows._resume import continue_where_stopped, has_pending_calls
+from trio_adk.flows._resume import continue_where_stopped, ended_before, has_pending_calls
 from trio_adk.flows._static_instruction import (
     fenced,
     insert_instruction_contents,
@@ -70,8 +70,13 @@ async def run_llm_flow(agent: LlmAgent, ctx: InvocationContext) -> None:
                 break
     finally:
         _RUN_OUTPUT.reset(token)
-    if ctx.is_resumable and has_pending_calls(agent, ctx):
-        ctx._shared.paused = True  # workflow agents above start nothing further
+    if ctx.is_resumable:
+        if has_pending_calls(agent, ctx):
+            ctx._shared.paused = True  # workflow agents above start nothing further
+        elif not ended_before(agent, ctx):
+            # ADK 2.13's marker of a finished agent run in a resumable App.
+            await ctx.emit(Event(invocation_id=ctx.invocation_id, author=agent.name,
+                                 branch=ctx.branch, actions=EventActions(end_of_agent=True)))
 
 
 async def _run_step(agent: LlmAgent, ctx: InvocationContext) -> Event | None:
@@ -284,6 +289,8 @@ async def _handle_response(
     if target_name:
         await _hand_over(agent, ctx, target_name)
         return _HANDED_OVER
+    if ctx.is_resumable and (auth_event is not None or confirmation_event is not None):
+        return _HANDED_OVER  # paused: the client answers the request first (ADK 2.13)
     return response_event
 
 

@@ -66,7 +66,7 @@ async def continue_where_stopped(agent: LlmAgent, ctx: InvocationContext) -> Eve
             e.author == "user" for e in events[newest + 1:]):
         return False  # the invocation finished (or waits on a confirmation)
     if turn_index is None:
-        return True
+        return not has_pending_calls(agent, ctx)
     turn = events[turn_index]
     later = events[turn_index + 1:]
     calls = [c for c in turn.get_function_calls() if c.name not in _CLIENT_FUNCTIONS]
@@ -79,11 +79,9 @@ async def continue_where_stopped(agent: LlmAgent, ctx: InvocationContext) -> Eve
         waiting = set()
     replay = [c for c in missing if c.id not in waiting]
     pending = any(c.id in waiting for c in missing)
-    if not replay:
-        return not pending
-    response_event = await _run_again(agent, ctx, replay)
-    if pending:
-        return False
+    response_event = await _run_again(agent, ctx, replay) if replay else None
+    if pending or has_pending_calls(agent, ctx):
+        return False  # a long-running call or a confirmation still waits
     return response_event if response_event is not None else True
 
 
@@ -151,4 +149,16 @@ def has_pending_calls(agent: LlmAgent, ctx: InvocationContext) -> bool:
         if waiting and event.author == agent.name and (
                 not ctx.branch or event.branch == ctx.branch) and waiting - answered:
             return True
+    return False
+
+
+def ended_before(agent: LlmAgent, ctx: InvocationContext) -> bool:
+    """True when ``agent``'s newest event in the invocation (and branch) is already its
+    end-of-agent marker: a resumed run that found nothing to do adds no second one."""
+    for event in reversed(ctx.session.events):
+        if event.invocation_id != ctx.invocation_id or event.author != agent.name:
+            continue
+        if ctx.branch and event.branch != ctx.branch:
+            continue
+        return bool(event.actions.end_of_agent)
     return False
