@@ -439,7 +439,8 @@ class Runner:
         a pending long-running call keeps it paused.  ``invocation_id`` with a text
         message retries that invocation with its original message (the new one is not
         stored), or, for an id the session does not hold, starts a new invocation under
-        that id.  See the README, "Pausing and resuming", for what runs at least once.
+        that id.  See the README, "Pausing, resuming and compacting", for what runs at
+        least once.
 
         Cancellation: leaving the loop early (``break`` under ``contextlib.aclosing``,
         ``aclose()``) or being cancelled (``trio.fail_after`` / ``asyncio.timeout`` around
