@@ -81,8 +81,10 @@ def resolve_invocation(events: list[Event], message: types.Content | None,
             answer calls of different invocations; ``invocation_id`` without a message
             names no invocation of the session.
     """
-    live = without_rewound(events)
     answered = _answered_call_ids(message)
+    if not answered and invocation_id is None:  # the common case: a new invocation
+        return Resolution(new_invocation_context_id(), False, message, store_message=True)
+    live = without_rewound(events)
     if answered:
         resolved = _invocation_of_calls(live, answered)
         if invocation_id is not None and invocation_id != resolved:
@@ -91,8 +93,7 @@ def resolve_invocation(events: list[Event], message: types.Content | None,
                 "calls of invocation %s, which resumes.", invocation_id, resolved)
         return Resolution(resolved, True, _original_user_content(live, resolved) or message,
                           store_message=True)
-    if invocation_id is None:
-        return Resolution(new_invocation_context_id(), False, message, store_message=True)
+    assert invocation_id is not None
     if not any(e.invocation_id == invocation_id for e in live):
         if message is None:
             raise ValueError(
