@@ -235,22 +235,8 @@ def session_id(request: pytest.FixtureRequest) -> str:
     return f"s-{request.node.callspec.id}"
 
 
-# src/trio_adk/flows/_resume.py, continue_where_stopped: resumed by id with nothing
-# stored after the model's turn, ``waiting`` is emptied so the long-running call runs
-# again, and ``pending`` is then computed from that emptied set: the call, still without
-# an answer, does not keep the invocation paused, and the model is asked with it
-# unanswered (the ledger shows "model 2 4": 4 responses for 5 calls) and says "done".
-_LONG_RUNNING_RERUN_DOES_NOT_PAUSE = pytest.mark.xfail(
-    strict=True,
-    reason="bug: a long-running call run again on resume by id does not pause the "
-           "invocation; the model is asked with it unanswered")
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=_LONG_RUNNING_RERUN_DOES_NOT_PAUSE)
-    if name == "before_tools_with_ticket" else name
-    for name in SCENARIOS])
+@pytest.mark.parametrize("name", list(SCENARIOS))
 async def test_killed_invocation_resumes_with_the_readme_promises(
         store: Store, name: str, session_id: str, tmp_path: Path) -> None:
     ledger = tmp_path / "ledger"

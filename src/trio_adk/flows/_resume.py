@@ -72,14 +72,15 @@ async def continue_where_stopped(agent: LlmAgent, ctx: InvocationContext) -> Eve
     calls = [c for c in turn.get_function_calls() if c.name not in _CLIENT_FUNCTIONS]
     answered = {r.id for e in later for r in e.get_function_responses() if r.id}
     missing = [c for c in calls if c.id not in answered]
-    waiting = turn.long_running_tool_ids or set()
-    if resuming and not later:
-        # Resumed by id with nothing stored after the call: whether its long-running
-        # tools ran cannot be told, so they run again too (at least once).
-        waiting = set()
-    replay = [c for c in missing if c.id not in waiting]
-    pending = any(c.id in waiting for c in missing)
+    long_running = turn.long_running_tool_ids or set()
+    # Resumed by id with nothing stored after the call: whether its long-running tools
+    # ran cannot be told, so they run again too (at least once).
+    rerun_all = resuming and not later
+    replay = [c for c in missing if rerun_all or c.id not in long_running]
     response_event = await _run_again(agent, ctx, replay) if replay else None
+    replied = {r.id for r in response_event.get_function_responses()} \
+        if response_event is not None else set()
+    pending = any(c.id in long_running and c.id not in replied for c in missing)
     if pending or has_pending_calls(agent, ctx):
         return False  # a long-running call or a confirmation still waits
     return response_event if response_event is not None else True
