@@ -43,6 +43,16 @@ def history_contents(events: Sequence[Event], *, branch: str | None, agent_name:
                      include: str) -> list[types.Content]:
     """:func:`build_contents` over ``events`` for an agent in ``branch``; with an empty
     ``agent_name`` no turn is rewritten as another agent's."""
+    return contents_of(kept_events(events, branch=branch, agent_name=agent_name)[0],
+                       agent_name=agent_name, include=include)
+
+
+def kept_events(events: Sequence[Event], *, branch: str | None,
+                agent_name: str) -> tuple[list[Event], float]:
+    """The events of ``events`` that go into an agent's history, in order: rewinds
+    applied, compaction summaries in place of what they cover, other branches' and
+    client-request events left out.  Also the latest end of a summary range applied
+    (``-inf`` without summaries)."""
     if any(e.actions.compaction is not None or e.actions.rewind_before_invocation_id
            for e in events):
         events = without_rewound(events)
@@ -54,28 +64,48 @@ def history_contents(events: Sequence[Event], *, branch: str | None, agent_name:
                 kept.append(event)
                 summaries = True
             continue
-        content = event.content
-        if content is None or not content.role or not content.parts:
-            continue
-        if content.parts[0].text == "" and len(content.parts) == 1:
-            continue
-        if branch and event.branch and not _in_branch(branch, event.branch):
-            continue
-        if _is_client_request_event(event):
-            continue
-        kept.append(event)
-    if summaries:
-        kept = recover_compacted_calls(with_summaries(kept, agent_name), kept)
+        if keeps(event, branch):
+            kept.append(event)
+    if not summaries:
+        return kept, -math.inf
+    latest_end = max(e.actions.compaction.end_timestamp for e in kept
+                     if e.actions.compaction is not None)
+    return recover_compacted_calls(with_summaries(kept, agent_name), kept), latest_end
+
+
+def keeps(event: Event, branch: str | None) -> bool:
+    """Whether an ordinary event (not a compaction or rewind) goes into the history of an
+    agent in ``branch``."""
+    content = event.content
+    if content is None or not content.role or not content.parts:
+        return False
+    if content.parts[0].text == "" and len(content.parts) == 1:
+        return False
+    if branch and event.branch and not _in_branch(branch, event.branch):
+        return False
+    return not _is_client_request_event(event)
+
+
+def contents_of(kept: list[Event], *, agent_name: str, include: str) -> list[types.Content]:
+    """The model contents of ``kept`` (see :func:`kept_events`) for ``agent_name``."""
     if include == "none":
         kept = _current_turn(kept, agent_name)
     kept = _pair_function_responses(_resume_at_latest_response(kept))
-    result: list[types.Content] = []
-    for event in kept:
-        if agent_name and event.author not in (agent_name, "user"):
-            result.append(_as_context(event))
-        else:
-            result.append(_clean_copy(event.content))  # type: ignore[arg-type]
-    return result
+    return [convert(event, agent_name) for event in kept]
+
+
+def convert(event: Event, agent_name: str) -> types.Content:
+    """One history event as ``agent_name``'s model sees it: its own and the user's turns
+    copied (client call ids stripped), other agents' turns told as context."""
+    if agent_name and event.author not in (agent_name, "user"):
+        return _as_context(event)
+    return _clean_copy(event.content)  # type: ignore[arg-type]
+
+
+def resumes_at_latest(kept: list[Event]) -> bool:
+    """True when the newest of ``kept`` answers calls made before the event just before
+    it (the history then resumes right after those calls; see ``contents_of``)."""
+    return _resume_at_latest_response(kept) is not kept
 
 
 def summary_ranges(events: Sequence[Event]) -> list[tuple[int, float, float]]:

@@ -20,7 +20,6 @@ from trio_adk.code_executors._processing import add_code_execution, save_generat
 from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
 from trio_adk.flows._confirmation import resume_confirmed_calls
-from trio_adk.flows._contents import build_contents
 from trio_adk.flows._functions import (
     auth_request_event,
     confirmation_request_event,
@@ -28,6 +27,7 @@ from trio_adk.flows._functions import (
     long_running_ids,
     populate_call_ids,
 )
+from trio_adk.flows._history_cache import history
 from trio_adk.flows._instructions import inject_session_state
 from trio_adk.flows._planning import apply_planner, planned_response
 from trio_adk.flows._resume import continue_where_stopped, ended_before, has_pending_calls
@@ -390,7 +390,7 @@ async def preprocess(agent: LlmAgent, ctx: InvocationContext, request: LlmReques
     instructions.append(identity)
     targets = check_builtin_tools(agent, transfer_targets(agent), request.model)
     request.append_instructions([i for i in instructions if i])
-    request.contents = build_contents(ctx, agent.name, include=agent.include_contents)
+    request.contents = history(ctx, agent, include=agent.include_contents)
     insert_instruction_contents(request.contents, in_contents, as_prefix=data_prefix)
     add_code_execution(agent, ctx, request)
     if agent.planner is not None:
