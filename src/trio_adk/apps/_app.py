@@ -81,8 +81,8 @@ class ResumabilityConfig(ModelMixin):
     in this or another process, with ``runner.run_async(..., invocation_id=...)`` or by
     answering its pending call: the unanswered calls of the interrupted model turn are
     run again (at least once, never concurrently), and a pending long-running call
-    keeps the invocation paused until it is answered.  See the README, "Pausing and
-    resuming".
+    keeps the invocation paused until it is answered.  See the README, "Pausing,
+    resuming and compacting".
     """
 
     is_resumable: bool = attrs.field(default=False, validator=_flag)
