@@ -94,7 +94,9 @@ def ensure_adk(args: argparse.Namespace) -> Adk:
     needed; or the reason the google-adk side is skipped."""
     if args.no_adk:
         return Adk(None, None, "skipped: --no-adk")
-    python = Path(args.adk_python) if args.adk_python else ADK_VENV / "bin" / "python"
+    # absolute(), not resolve(): a virtualenv's python is a symlink to the base interpreter,
+    # and the sides run with another working directory.
+    python = Path(args.adk_python).absolute() if args.adk_python else ADK_VENV / "bin" / "python"
     found = _adk_versions(python) if python.exists() else None
     if found is not None and (args.adk_python or found[0] == args.adk_version):
         return Adk(python, found[0], genai_version=found[1])

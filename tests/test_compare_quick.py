@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "benchmarks"
-SCENARIOS = ["overhead", "tools", "streaming", "live", "cancel", "scale"]
+SCENARIOS = ["overhead", "tools", "streaming", "live", "cancel", "scale", "history", "memory"]
 
 
 def _results() -> dict[str, int]:

@@ -11,4 +11,4 @@ throwaway certificate that ``SSL_CERT_FILE`` trusts, echoing live audio), ``ROUN
 full size).
 """
 
-SCENARIOS = ("overhead", "tools", "streaming", "live", "cancel", "scale")
+SCENARIOS = ("overhead", "tools", "streaming", "live", "cancel", "scale", "history", "memory")
