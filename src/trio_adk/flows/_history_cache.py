@@ -20,7 +20,9 @@ Those rebuilds give exactly what :func:`~trio_adk.flows._contents.build_contents
 The contents handed out are fresh lists.  Their ``Content`` objects are the kept ones
 when nothing but trio-adk's own code sees the request before the model (no
 before-model or model-error callback or plugin, no planner, a model and tools of
-trio-adk's own); otherwise fresh copies, so user code may change them freely as before.
+trio-adk's own); otherwise a :class:`~trio_adk.flows._fresh_list.FreshOnRead` list, whose
+items are copied as user code reads them, so it may change them freely as before while
+the history it never reads costs nothing.
 Lives in the run's trio thread; not thread-safe (one trio run per service at a time uses
 it, as the services themselves).
 """
@@ -45,6 +47,7 @@ from trio_adk.flows._contents import (
     kept_events,
     resumes_at_latest,
 )
+from trio_adk.flows._fresh_list import FreshOnRead
 
 if TYPE_CHECKING:
     from trio_adk.agents._invocation_context import InvocationContext
@@ -205,8 +208,12 @@ def history(ctx: InvocationContext, agent: LlmAgent, *, include: str) -> list[ty
         return contents_of(view.kept, agent_name=agent_name, include="none")
     if shares_contents(ctx, agent):
         return list(view.contents)
-    return [_new_content({"role": c.role, "parts": list(c.parts or ())})
-            for c in view.contents]
+    return FreshOnRead(view.contents, fresh_content)
+
+
+def fresh_content(content: types.Content) -> types.Content:
+    """A new ``Content`` with a new ``parts`` list (the parts themselves shared)."""
+    return _new_content({"role": content.role, "parts": list(content.parts or ())})
 
 
 def shares_contents(ctx: InvocationContext, agent: LlmAgent) -> bool:
