@@ -7,7 +7,15 @@ Figures: milliseconds from the cancel until every consumer task has finished, ho
 calls had finished their cleanup (``finally``) by then, and, measured right then, the tasks
 and sockets still alive beyond those alive before the runs started. If some cleanups had not
 run when the consumers finished, the time until they all did is
-reported as ``all_cleaned_ms`` (waited for up to 2 s). No floor.
+reported as ``all_cleaned_ms`` (waited for up to 2 s).
+
+Floor: ``runs`` bare trio pairs parked the way a run is, with no framework in between: each
+consumer (in one nursery, as above) waits on a hand-over from its producer (a system task,
+as a run's task is, parked inside a call that never answers, with a ``finally`` that counts
+its cleanup); cancelling the nursery makes each consumer cancel its producer's scope and wait,
+shielded and bounded, until the producer has finished, as a run's consumer does. Timed the
+same way. Target: trio-adk within ``FLOOR_X`` times this floor, and ``ADK_X`` times faster
+than google-adk.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from scenarios._common import (
     Row,
     SideResult,
     Size,
+    at_least,
     at_most,
     cli,
     get,
@@ -30,12 +39,15 @@ from scenarios._common import (
 NAME = "cancel"
 WHAT = "runs in flight, then cancel them all: time until every run's cleanup finished, " \
        "tasks/sockets alive afterwards"
-FLOOR = "n/a"
+FLOOR = "bare trio consumer/producer pairs parked on a hand-over, cancelled the same way"
 SIZES: dict[str, Size] = {
     "quick": {"runs": 20},
     "full": {"runs": 1000},
 }
 TARGET_MS = 100.0
+FLOOR_X = 3.0  # cancel time at most this many times the floor's
+ADK_X = 5.0  # and at least this many times faster than google-adk's
+TARGET = f"<= {FLOOR_X:g}x floor, >= {ADK_X:g}x faster than ADK"
 POLL_SECONDS = 2.0
 
 
@@ -143,17 +155,83 @@ def adk_side(size: Size) -> SideResult:
     return asyncio.run(main())
 
 
-floor_side = None
+def floor_side(size: Size) -> SideResult:
+    import math
+
+    import trio
+
+    from scenarios import _trio_app
+
+    runs = size["runs"]
+    gauge = Gauge(runs, trio.Event)
+
+    class Pair:
+        """One consumer's producer: its cancel scope, hand-over channel and end."""
+
+        def __init__(self) -> None:
+            self.scope = trio.CancelScope()
+            self.done = trio.Event()
+            self.send, self.receive = trio.open_memory_channel[str](0)
+
+        async def produce(self) -> None:
+            try:
+                with self.scope:
+                    gauge.call_started()
+                    try:
+                        await trio.sleep(math.inf)  # the call that never answers
+                        await self.send.send("never")
+                    finally:
+                        gauge.cleanup_done()
+            finally:
+                self.send.close()
+                self.done.set()
+
+    async def consume() -> None:
+        pair = Pair()
+        trio.lowlevel.spawn_system_task(pair.produce)
+        try:
+            async for _item in pair.receive:
+                pass
+        finally:
+            pair.scope.cancel()
+            with trio.move_on_after(5.0) as scope:
+                scope.shield = True
+                await pair.done.wait()
+
+    async def main() -> SideResult:
+        tasks_before = len(_trio_app.all_tasks())
+        async with trio.open_nursery() as nursery:
+            for _ in range(runs):
+                nursery.start_soon(consume)
+            await gauge.all_entered.wait()
+            tasks_in_flight = len(_trio_app.all_tasks()) - tasks_before
+            start = time.perf_counter()
+            nursery.cancel_scope.cancel()
+        cancel_ms = (time.perf_counter() - start) * 1e3
+        return {"cancel_ms": cancel_ms, "all_cleaned_ms": cancel_ms, "cleaned": gauge.cleaned,
+                "runs": runs, "tasks_in_flight": tasks_in_flight,
+                "tasks_alive": len(_trio_app.all_tasks()) - tasks_before}
+
+    return trio.run(main)
 
 
 def rows(medians: Medians, size: Size, context: Context) -> list[Row]:
-    ours, adk = medians["trio"], medians["adk"]
+    ours, adk, floor = medians["trio"], medians["adk"], medians["floor"]
     runs = size["runs"]
     limit = TARGET_MS * runs / 1000
     time_row = Row(metric=f"{runs} runs: cancel until consumers finished", unit="ms",
                    trio=get(ours, "cancel_ms"), adk=get(adk, "cancel_ms"),
-                   target=f"< {limit:g} ms")
+                   floor=get(floor, "cancel_ms"), target=f"< {limit:g} ms")
     time_row.checks = [None if time_row.trio is None else time_row.trio < limit]
+    versus_floor = Row(metric=f"{runs} runs cancelled / {runs} bare trio pairs cancelled",
+                       unit="x", trio=_over(ours, floor), adk=_over(adk, floor),
+                       floor=1.0 if get(floor, "cancel_ms") else None,
+                       target=f"<= {FLOOR_X:g}x")
+    versus_floor.checks = [at_most(versus_floor.trio, FLOOR_X)]
+    versus_adk = Row(metric="google-adk's cancel time / trio-adk's", unit="x",
+                     trio=_speedup(ours, adk), adk=1.0 if get(adk, "cancel_ms") else None,
+                     target=f">= {ADK_X:g}x", lower_is_better=False)
+    versus_adk.checks = [at_least(versus_adk.trio, ADK_X)]
     cleaned = Row(metric="runs cleaned up by then", unit="runs", trio=get(ours, "cleaned"),
                   adk=get(adk, "cleaned"), target=f"all {runs}", lower_is_better=False)
     cleaned.checks = [None if cleaned.trio is None else cleaned.trio == runs]
@@ -165,7 +243,19 @@ def rows(medians: Medians, size: Size, context: Context) -> list[Row]:
     sockets = Row(metric="sockets still open", unit="sockets", trio=get(ours, "sockets_alive"),
                   adk=get(adk, "sockets_alive"), target="0")
     sockets.checks = [at_most(sockets.trio, 0)]
-    return [time_row, cleaned, all_cleaned, tasks, sockets]
+    return [time_row, versus_floor, versus_adk, cleaned, all_cleaned, tasks, sockets]
+
+
+def _over(side: SideResult | None, floor: SideResult | None) -> float | None:
+    """A side's cancel time in floors (None without both)."""
+    ms, floor_ms = get(side, "cancel_ms"), get(floor, "cancel_ms")
+    return None if ms is None or not floor_ms else ms / floor_ms
+
+
+def _speedup(ours: SideResult | None, adk: SideResult | None) -> float | None:
+    """How many times faster trio-adk cancels than google-adk (None without both)."""
+    ms, adk_ms = get(ours, "cancel_ms"), get(adk, "cancel_ms")
+    return None if ms is None or adk_ms is None or not ms else adk_ms / ms
 
 
 if __name__ == "__main__":
