@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import pathlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -53,3 +56,29 @@ def pg_database() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def pg_url(pg_database: str) -> str:
     return url_for(pg_database)
+
+
+STORE_KINDS = ["memory", "sqlite", "postgres"]
+
+
+@contextlib.asynccontextmanager
+async def open_store(kind: str, request: pytest.FixtureRequest,
+                     tmp_path: pathlib.Path) -> AsyncIterator[Any]:
+    """A session store of ``kind`` on fresh storage, closed afterwards: in memory, a
+    SQLite file under ``tmp_path``, or PostgreSQL in the module's database (the
+    ``pg_url`` fixture; skipped without a server)."""
+    from trio_adk.sessions import InMemorySessionService, SqliteSessionService
+
+    service: Any
+    if kind == "memory":
+        service = InMemorySessionService()
+    elif kind == "sqlite":
+        service = SqliteSessionService(tmp_path / "sessions.db")
+    else:
+        from trio_adk.sessions.database_session_service import DatabaseSessionService
+
+        service = DatabaseSessionService(request.getfixturevalue("pg_url"))
+    try:
+        yield service
+    finally:
+        await service.close()

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import collect, user_text
-from pg_fixtures import pg_database, pg_url  # noqa: F401
+from pg_fixtures import STORE_KINDS, open_store, pg_database, pg_url  # noqa: F401
 from trio_adk import Agent, Runner
 from trio_adk.agents import InvocationContext, SequentialAgent
 from trio_adk.apps import App, BaseEventsSummarizer, LlmEventSummarizer
@@ -625,26 +625,13 @@ async def test_a_users_summarizer_model_goes_through_the_user_code_host() -> Non
 # -- stores ---------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=STORE_KINDS)
 async def store(request: pytest.FixtureRequest,
                 tmp_path: Path) -> AsyncIterator[BaseSessionService]:
     global APP
     APP = f"compaction_{uuid.uuid4().hex[:8]}"
-    service: BaseSessionService
-    if request.param == "memory":
-        service = InMemorySessionService()
-    elif request.param == "sqlite":
-        service = SqliteSessionService(tmp_path / "sessions.db")
-    else:
-        from trio_adk.sessions.database_session_service import DatabaseSessionService
-
-        service = DatabaseSessionService(request.getfixturevalue("pg_url"))
-    try:
+    async with open_store(request.param, request, tmp_path) as service:
         yield service
-    finally:
-        close = getattr(service, "close", None)
-        if close is not None:
-            await close()
 
 
 async def test_a_compacted_session_survives_every_store(store: BaseSessionService) -> None:

@@ -68,6 +68,13 @@ def app_of(model: ScriptedModel, ledger: Ledger, *, resumable: bool = True) -> A
     return App(name=APP, root_agent=agent, resumability_config=config)
 
 
+async def running(app: App) -> tuple[Runner, InMemorySessionService]:
+    """A runner of ``app`` over a fresh in-memory service holding the test's session."""
+    service = InMemorySessionService()
+    await started(service)
+    return Runner(app=app, session_service=service), service
+
+
 async def started(service: BaseSessionService) -> None:
     await service.create_session(app_name=APP, user_id=USER, session_id=SESSION)
 
@@ -81,9 +88,7 @@ async def stored(service: BaseSessionService) -> list[Event]:
 async def test_an_answer_to_a_long_running_call_continues_its_invocation() -> None:
     ledger = Ledger()
     model = ScriptedModel(replies=[function_call("ticket", {"purpose": "travel"}), "approved"])
-    service = InMemorySessionService()
-    await started(service)
-    runner = Runner(app=app_of(model, ledger), session_service=service)
+    runner, service = await running(app_of(model, ledger))
     first = await collect(runner.run_async(user_id=USER, session_id=SESSION,
                                            new_message=user_text("reimburse me")))
     [call] = calls_of(first)
@@ -107,9 +112,7 @@ async def test_partial_answers_to_parallel_long_running_calls_wait_for_the_rest(
     ledger = Ledger()
     model = ScriptedModel(replies=[
         function_calls(("ticket", {"purpose": "a"}), ("ticket", {"purpose": "b"})), "both"])
-    service = InMemorySessionService()
-    await started(service)
-    runner = Runner(app=app_of(model, ledger), session_service=service)
+    runner, _service = await running(app_of(model, ledger))
     first = await collect(runner.run_async(user_id=USER, session_id=SESSION,
                                            new_message=user_text("two tickets")))
     a, b = calls_of(first)
@@ -133,9 +136,7 @@ async def test_outside_a_resumable_app_a_partial_answer_goes_to_the_model() -> N
     model = ScriptedModel(replies=[
         function_calls(("ticket", {"purpose": "a"}), ("ticket", {"purpose": "b"})), "one in",
         "both in"])
-    service = InMemorySessionService()
-    await started(service)
-    runner = Runner(app=app_of(model, ledger, resumable=False), session_service=service)
+    runner, _service = await running(app_of(model, ledger, resumable=False))
     first = await collect(runner.run_async(user_id=USER, session_id=SESSION,
                                            new_message=user_text("two tickets")))
     a, _ = calls_of(first)
@@ -151,9 +152,7 @@ async def test_resuming_by_id_completes_an_interrupted_tool_round() -> None:
     response; resuming by invocation id runs it, then asks the model."""
     ledger = Ledger()
     model = ScriptedModel(replies=[function_call("pay", {"amount": 5}), "paid"])
-    service = InMemorySessionService()
-    await started(service)
-    runner = Runner(app=app_of(model, ledger), session_service=service)
+    runner, service = await running(app_of(model, ledger))
     async with aclosing(runner.run_async(user_id=USER, session_id=SESSION,
                                         new_message=user_text("pay 5"))) as events:
         call_event = await anext(events)
@@ -179,9 +178,7 @@ async def test_a_stored_response_is_never_produced_again() -> None:
     ledger = Ledger()
     model = ScriptedModel(replies=[function_call("pay", {"amount": 5}),
                                    RuntimeError("model down"), "paid"])
-    service = InMemorySessionService()
-    await started(service)
-    runner = Runner(app=app_of(model, ledger), session_service=service)
+    runner, service = await running(app_of(model, ledger))
     with pytest.raises(RuntimeError, match="model down"):
         await collect(runner.run_async(user_id=USER, session_id=SESSION,
                                        new_message=user_text("pay 5")))
@@ -198,9 +195,7 @@ async def test_a_stored_response_is_never_produced_again() -> None:
 async def test_a_paused_long_running_call_stays_paused_when_resumed_without_answer() -> None:
     ledger = Ledger()
     model = ScriptedModel(replies=[function_call("ticket", {"purpose": "x"}), "never"])
-    service = InMemorySessionService()
-    await started(service)
-    runner = Runner(app=app_of(model, ledger), session_service=service)
+    runner, _service = await running(app_of(model, ledger))
     first = await collect(runner.run_async(user_id=USER, session_id=SESSION,
                                            new_message=user_text("ticket")))
     # A pending call with a later event stored (a state change): still waiting.
@@ -213,9 +208,7 @@ async def test_a_paused_long_running_call_stays_paused_when_resumed_without_answ
 
 async def test_a_finished_invocation_resumed_by_id_runs_nothing() -> None:
     model = ScriptedModel(replies=["done"])
-    service = InMemorySessionService()
-    await started(service)
-    runner = Runner(app=app_of(model, Ledger()), session_service=service)
+    runner, _service = await running(app_of(model, Ledger()))
     first = await collect(runner.run_async(user_id=USER, session_id=SESSION,
                                            new_message=user_text("hi")))
     again = await collect(runner.run_async(user_id=USER, session_id=SESSION,
@@ -228,9 +221,7 @@ async def test_a_retry_by_id_reuses_the_invocations_own_message() -> None:
     """invocation_id with a text message of an invocation that exists: the original
     message runs again and the new one is not stored (ADK's retry)."""
     model = ScriptedModel(replies=[RuntimeError("flaky"), "second try"])
-    service = InMemorySessionService()
-    await started(service)
-    runner = Runner(app=app_of(model, Ledger(), resumable=False), session_service=service)
+    runner, service = await running(app_of(model, Ledger(), resumable=False))
     with pytest.raises(RuntimeError, match="flaky"):
         await collect(runner.run_async(user_id=USER, session_id=SESSION,
                                        new_message=user_text("original")))
@@ -249,9 +240,7 @@ async def test_a_retry_by_id_reuses_the_invocations_own_message() -> None:
 
 async def test_a_new_invocation_id_with_a_message_starts_that_invocation() -> None:
     model = ScriptedModel(replies=["hello"])
-    service = InMemorySessionService()
-    await started(service)
-    runner = Runner(app=app_of(model, Ledger()), session_service=service)
+    runner, service = await running(app_of(model, Ledger()))
     events = await collect(runner.run_async(user_id=USER, session_id=SESSION,
                                             invocation_id="e-chosen",
                                             new_message=user_text("hi")))
@@ -269,9 +258,7 @@ async def test_a_new_invocation_id_with_a_message_starts_that_invocation() -> No
 async def test_resuming_what_the_session_lacks_is_an_error_and_stores_nothing(
         message: types.Content | None, invocation_id: str | None, error: str) -> None:
     model = ScriptedModel(replies=[])
-    service = InMemorySessionService()
-    await started(service)
-    runner = Runner(app=app_of(model, Ledger()), session_service=service)
+    runner, service = await running(app_of(model, Ledger()))
     with pytest.raises(ValueError, match=error):
         await collect(runner.run_async(user_id=USER, session_id=SESSION,
                                        invocation_id=invocation_id, new_message=message))
@@ -283,9 +270,7 @@ async def test_answers_to_two_invocations_in_one_message_are_refused() -> None:
     ledger = Ledger()
     model = ScriptedModel(replies=[function_call("ticket", {"purpose": "a"}),
                                    function_call("ticket", {"purpose": "b"})])
-    service = InMemorySessionService()
-    await started(service)
-    runner = Runner(app=app_of(model, ledger, resumable=False), session_service=service)
+    runner, _service = await running(app_of(model, ledger, resumable=False))
     [a] = calls_of(await collect(runner.run_async(user_id=USER, session_id=SESSION,
                                                   new_message=user_text("a"))))
     [b] = calls_of(await collect(runner.run_async(user_id=USER, session_id=SESSION,
@@ -320,9 +305,7 @@ async def test_a_caller_invocation_id_loses_to_the_answered_calls(
         caplog: pytest.LogCaptureFixture) -> None:
     ledger = Ledger()
     model = ScriptedModel(replies=[function_call("ticket", {"purpose": "x"}), "ok"])
-    service = InMemorySessionService()
-    await started(service)
-    runner = Runner(app=app_of(model, ledger), session_service=service)
+    runner, service = await running(app_of(model, ledger))
     [call] = calls_of(await collect(runner.run_async(user_id=USER, session_id=SESSION,
                                                      new_message=user_text("t"))))
     with caplog.at_level(logging.WARNING, logger="trio_adk"):

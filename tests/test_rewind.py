@@ -15,40 +15,27 @@ from google.genai import types
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pg_fixtures import pg_database, pg_url  # noqa: F401
+from pg_fixtures import STORE_KINDS, open_store, pg_database, pg_url  # noqa: F401
 from trio_adk._rewind import rewind_session
 from trio_adk.artifacts import BaseArtifactService, InMemoryArtifactService
 from trio_adk.artifacts.file_artifact_service import FileArtifactService
 from trio_adk.errors import InvocationNotFoundError, SessionNotFoundError
 from trio_adk.events import Event, EventActions
 from trio_adk.events._rewinds import keys_removed_by_rewind, without_rewound
-from trio_adk.sessions import BaseSessionService, InMemorySessionService, SqliteSessionService
+from trio_adk.sessions import BaseSessionService, InMemorySessionService
 
 APP, USER = "rewind_app", "rewind_user"
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=STORE_KINDS)
 async def store(request: pytest.FixtureRequest,
                 tmp_path: Path) -> AsyncIterator[BaseSessionService]:
     """Each session store on fresh storage (PostgreSQL skips without a server; its
     database is the module's, so each test gets an app name of its own)."""
     global APP
     APP = f"rewind_{uuid.uuid4().hex[:8]}"
-    service: BaseSessionService
-    if request.param == "memory":
-        service = InMemorySessionService()
-    elif request.param == "sqlite":
-        service = SqliteSessionService(tmp_path / "sessions.db")
-    else:
-        from trio_adk.sessions.database_session_service import DatabaseSessionService
-
-        service = DatabaseSessionService(request.getfixturevalue("pg_url"))
-    try:
+    async with open_store(request.param, request, tmp_path) as service:
         yield service
-    finally:
-        close = getattr(service, "close", None)
-        if close is not None:
-            await close()
 
 
 @pytest.fixture(params=["memory", "file"])
