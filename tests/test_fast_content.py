@@ -11,7 +11,7 @@ from google.genai import types
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trio_adk._utils._fast_content import content_from_json
+from trio_adk._utils._fast_content import content_from_json, fast_response
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | \
     st.text(max_size=8)
@@ -94,3 +94,93 @@ def test_common_shapes(data: dict[str, Any]) -> None:
 def test_a_content_object_passes_through() -> None:
     value = types.Content(role="user", parts=[types.Part(text="x")])
     assert content_from_json(value) is value
+
+
+modality_count = st.fixed_dictionaries({}, optional={
+    "modality": maybe(st.sampled_from(["TEXT", "IMAGE", "AUDIO", "text", "SMELL"])),
+    "tokenCount": maybe(st.integers(min_value=0, max_value=2**40)),
+    "token_count": st.integers(min_value=0, max_value=9)})
+usage = st.fixed_dictionaries({}, optional={
+    "promptTokenCount": maybe(st.integers(min_value=0, max_value=99)),
+    "candidatesTokenCount": st.integers(min_value=0, max_value=99),
+    "totalTokenCount": maybe(st.integers()),
+    "thoughts_token_count": st.integers(min_value=0, max_value=99),
+    "promptTokensDetails": maybe(st.lists(st.one_of(modality_count, anything), max_size=2)),
+    "candidates_tokens_details": st.lists(modality_count, max_size=2),
+    "trafficType": maybe(st.sampled_from(["ON_DEMAND", "PROVISIONED_THROUGHPUT", "x"])),
+    "unknownCount": st.just(1)})
+candidate = st.fixed_dictionaries({}, optional={
+    "content": st.one_of(content, st.none()),
+    "finishReason": maybe(st.sampled_from(["STOP", "MAX_TOKENS", "SAFETY", "stop", "NEW"])),
+    "finish_message": maybe(st.text(max_size=5)),
+    "index": maybe(st.integers(min_value=-1, max_value=3)),
+    "tokenCount": maybe(st.integers(min_value=0, max_value=9)),
+    "avgLogprobs": maybe(st.floats(allow_nan=False)),
+    "safetyRatings": st.just([])})
+chunk = st.fixed_dictionaries({}, optional={
+    "candidates": maybe(st.lists(st.one_of(candidate, anything), max_size=2)),
+    "usageMetadata": st.one_of(usage, anything),
+    "usage_metadata": usage,
+    "modelVersion": maybe(st.text(max_size=6)),
+    "responseId": maybe(st.text(max_size=6)),
+    "createTime": st.just("2025-01-01T00:00:00Z"),
+    "promptFeedback": st.just({"blockReason": "SAFETY"})})
+
+
+# Mostly well-formed chunks, so that most examples take the fast path.
+good_part = st.fixed_dictionaries({}, optional={
+    "text": st.text(max_size=6), "thought": st.booleans(),
+    "thoughtSignature": raw.map(lambda b: base64.b64encode(b).decode()),
+    "functionCall": st.fixed_dictionaries({"name": st.text(max_size=3)}, optional={
+        "args": st.dictionaries(st.text(max_size=3), json_values, max_size=2)})})
+good_candidate = st.fixed_dictionaries({
+    "content": st.fixed_dictionaries({"parts": st.lists(good_part, min_size=1, max_size=3)},
+                                     optional={"role": st.sampled_from(["model", "user"])})},
+    optional={
+    "finishReason": st.sampled_from(["STOP", "MAX_TOKENS", "stop"]),
+    "index": st.integers(min_value=0, max_value=2),
+    "avgLogprobs": st.one_of(st.floats(allow_nan=False), st.integers(-2, 0))})
+good_chunk = st.fixed_dictionaries({}, optional={
+    "candidates": st.lists(good_candidate, max_size=2),
+    "usageMetadata": st.fixed_dictionaries({}, optional={
+        "promptTokenCount": st.integers(min_value=0, max_value=99),
+        "promptTokensDetails": st.lists(st.fixed_dictionaries({}, optional={
+            "modality": st.sampled_from(["TEXT", "AUDIO", "audio"]),
+            "tokenCount": st.integers(min_value=0, max_value=99)}), max_size=2)}),
+    "modelVersion": st.text(max_size=6), "responseId": st.text(max_size=6)})
+
+
+@settings(max_examples=600, deadline=None)
+@given(data=st.one_of(good_chunk, chunk))
+def test_fast_response_equals_validation(data: dict[str, Any]) -> None:
+    """A streamed chunk built fast is what validation gives; a chunk it declines (None)
+    is left to validation."""
+    fast = fast_response(data)
+    if fast is None:
+        return
+    assert type(fast) is types.GenerateContentResponse
+    assert outcome(lambda _: fast, data) == outcome(types.GenerateContentResponse.model_validate,
+                                                    data)
+
+
+@pytest.mark.parametrize("data", [
+    # What the Gemini API streams for a text reply (first, middle, last chunk).
+    {"candidates": [{"content": {"role": "model", "parts": [{"text": "You said: "}]},
+                     "index": 0}],
+     "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 2, "totalTokenCount": 5,
+                       "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 3}]},
+     "modelVersion": "gemini-2.0-flash", "responseId": "r1"},
+    {"candidates": [{"content": {"role": "model", "parts": [
+        {"text": "t", "thought": True, "thoughtSignature": "AAEC"},
+        {"functionCall": {"name": "f", "args": {"a": 1}}}]}, "finishReason": "STOP",
+        "index": 0, "avgLogprobs": -0.5}],
+     "usageMetadata": {"promptTokenCount": 3, "totalTokenCount": 9, "thoughtsTokenCount": 4,
+                       "trafficType": "ON_DEMAND"},
+     "modelVersion": "gemini-2.5-flash"},
+    {"usageMetadata": {"promptTokenCount": 3}},
+])
+def test_fast_response_takes_the_streamed_shapes(data: dict[str, Any]) -> None:
+    fast = fast_response(data)
+    assert fast is not None
+    assert outcome(lambda _: fast, data) == outcome(types.GenerateContentResponse.model_validate,
+                                                    data)

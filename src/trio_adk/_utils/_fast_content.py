@@ -10,7 +10,10 @@ part field, an unexpected type, bytes that are not canonical base64) goes throug
 ``model_validate`` unchanged, so the result is always what validation would give.
 
 Usage metadata (stored with every model reply) gets the same treatment when all its
-values are token counts (``int``).
+values are token counts (``int``) or per-modality token counts; so does a streamed
+``GenerateContentResponse`` chunk from the Gemini API (:func:`fast_response`) when it
+holds only candidates (content, finish reason, index, token count, finish message, average
+log probability), usage metadata, the model version and the response id.
 
 Objects are built the way pydantic's ``model_construct`` builds them (the field dict,
 the set of fields given, no extras, private attributes at their defaults), without its
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import enum
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -34,6 +38,7 @@ _B64 = re.compile(r"(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}==|[A-Za-z0-9+/_
 
 
 M = TypeVar("M")
+E = TypeVar("E", bound=enum.Enum)
 
 
 class _Slow(Exception):
@@ -63,6 +68,16 @@ def usage_from_json(data: Any) -> types.GenerateContentResponseUsageMetadata:
     elif isinstance(data, types.GenerateContentResponseUsageMetadata):
         return data
     return types.GenerateContentResponseUsageMetadata.model_validate(data)
+
+
+def fast_response(data: dict[str, Any]) -> types.GenerateContentResponse | None:
+    """``types.GenerateContentResponse.model_validate(data)`` built without validation
+    for the shape the Gemini API streams (see the module docstring), or ``None`` when
+    ``data`` needs validation (another field, an unexpected type)."""
+    try:
+        return _model(data, _RESPONSE_CHUNK, _RESPONSE_FIELDS)
+    except _Slow:
+        return None
 
 
 def _content(data: dict[str, Any]) -> types.Content:
@@ -131,6 +146,55 @@ def _bytes(value: Any) -> bytes:
 
 
 _URLSAFE = str.maketrans("-_", "+/")
+
+
+def _float(value: Any) -> float:
+    if type(value) is not float:
+        raise _Slow  # an int would be converted: validation decides
+    return value
+
+
+def _enum(cls: type[E]) -> Callable[[Any], E]:
+    """A converter accepting exactly the values of ``cls``: any other (a different case,
+    an unknown value, which genai warns about) goes through validation."""
+    members = cast("dict[str, E]", dict(cls._value2member_map_))
+
+    def convert(value: Any) -> E:
+        if type(value) is not str:
+            raise _Slow
+        member = members.get(value)
+        if member is None:
+            raise _Slow
+        return member
+
+    return convert
+
+
+def _list_of(convert: Callable[[Any], M]) -> Callable[[Any], list[M]]:
+    def convert_list(value: Any) -> list[M]:
+        if type(value) is not list:
+            raise _Slow
+        return list(map(convert, value))
+
+    return convert_list
+
+
+def _content_value(value: Any) -> types.Content:
+    if type(value) is not dict:
+        raise _Slow
+    return _content(value)
+
+
+def _candidate(value: Any) -> types.Candidate:
+    return _model(value, _CANDIDATE, _CANDIDATE_FIELDS)
+
+
+def _usage(value: Any) -> types.GenerateContentResponseUsageMetadata:
+    return _model(value, _USAGE, _USAGE_FIELDS)
+
+
+def _modality_count(value: Any) -> types.ModalityTokenCount:
+    return _model(value, _MODALITY_COUNT, _MODALITY_COUNT_FIELDS)
 
 
 def _function_call(value: Any) -> types.FunctionCall:
@@ -251,6 +315,9 @@ _BLOB = _builder(types.Blob)
 _CONTENT = _builder(types.Content)
 _PART = _builder(types.Part)
 _USAGE = _builder(types.GenerateContentResponseUsageMetadata)
+_MODALITY_COUNT = _builder(types.ModalityTokenCount)
+_CANDIDATE = _builder(types.Candidate)
+_RESPONSE_CHUNK = _builder(types.GenerateContentResponse)
 
 _SNAKE = {"mimeType": "mime_type", "displayName": "display_name"}
 
@@ -267,10 +334,38 @@ _PART_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "inlineData": ("inline_data", _blob),
 }
 
-_USAGE_FIELDS: dict[str, Callable[[Any], Any]] = {}
-for _name in ("cached_content_token_count", "candidates_token_count", "prompt_token_count",
-              "thoughts_token_count", "tool_use_prompt_token_count", "total_token_count"):
-    _USAGE_FIELDS[_name] = _count
-    _camel = "".join(w.capitalize() if i else w for i, w in enumerate(_name.split("_")))
-    _USAGE_FIELDS[_camel] = _count
-    _SNAKE[_camel] = _name
+
+
+def _both_spellings(converters: dict[str, Callable[[Any], Any]]
+                    ) -> dict[str, Callable[[Any], Any]]:
+    """``converters`` keyed by snake_case field names, also under their camelCase
+    spelling (added to ``_SNAKE``)."""
+    both = dict(converters)
+    for name, convert in converters.items():
+        camel = "".join(w.capitalize() if i else w for i, w in enumerate(name.split("_")))
+        if camel != name:
+            both[camel] = convert
+            _SNAKE[camel] = name
+    return both
+
+
+_MODALITY_COUNT_FIELDS = _both_spellings(
+    {"modality": _enum(types.MediaModality), "token_count": _count})
+_modality_counts = _list_of(_modality_count)
+_USAGE_FIELDS = _both_spellings({
+    **dict.fromkeys(("cached_content_token_count", "candidates_token_count",
+                     "prompt_token_count", "thoughts_token_count",
+                     "tool_use_prompt_token_count", "total_token_count"), _count),
+    **dict.fromkeys(("cache_tokens_details", "candidates_tokens_details",
+                     "prompt_tokens_details", "tool_use_prompt_tokens_details"),
+                    _modality_counts),
+    "traffic_type": _enum(types.TrafficType),
+})
+_CANDIDATE_FIELDS = _both_spellings({
+    "content": _content_value, "finish_reason": _enum(types.FinishReason),
+    "finish_message": _str, "index": _count, "token_count": _count, "avg_logprobs": _float,
+})
+_RESPONSE_FIELDS = _both_spellings({
+    "candidates": _list_of(_candidate), "usage_metadata": _usage, "model_version": _str,
+    "response_id": _str,
+})

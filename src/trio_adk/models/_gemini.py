@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -178,8 +179,12 @@ class Gemini(BaseLlm):
 
     def _url(self, method: str) -> str:
         """The endpoint URL, without any ``user:password@`` (see :meth:`_auth`)."""
-        base, _ = _split_userinfo(self._settings()[0])
-        return f"{base}/{self.api_version}/{model_path(self.model)}:{method}"
+        return _endpoint(self._settings()[0], self.api_version, self.model, method)[0]
+
+    def _sse_url(self) -> httpx.URL:
+        """The streaming endpoint with ``?alt=sse``, parsed once per configuration."""
+        return _endpoint(self._settings()[0], self.api_version, self.model,
+                         "streamGenerateContent")[1]
 
     def _auth(self) -> _Credentials:
         """The request credentials: the API key, and a base URL's ``user:password@``.
@@ -281,7 +286,7 @@ class Gemini(BaseLlm):
         aggregated response.  Cancellation: the request's connection is closed."""
         if not llm_request.model:
             llm_request.model = self.model
-        body = generate_content_body(llm_request)
+        body = _encode_body(generate_content_body(llm_request))
         if not stream:
             data = await self._post_json(body)
             yield LlmResponse.create(_parse(data, "a response"))
@@ -298,14 +303,14 @@ class Gemini(BaseLlm):
                 "body early), so it is not used. Call the model again.")
         yield aggregator.finish()
 
-    async def _post_json(self, body: dict[str, Any]) -> Any:
+    async def _post_json(self, body: bytes) -> Any:
         url = self._url("generateContent")
         attempt = 0
         while True:
             attempt += 1
             try:
                 with self._owner().request() as client:
-                    response = await client.post(url, json=body, headers=_HEADERS,
+                    response = await client.post(url, content=body, headers=_HEADERS,
                                                  auth=self._auth())
                 if 300 <= response.status_code < 400:
                     raise redirect_error(response.status_code,
@@ -323,8 +328,9 @@ class Gemini(BaseLlm):
             except (genai_errors.APIError, httpx.TransportError) as exc:
                 await self._backoff_or_raise(exc, attempt)
 
-    async def _stream(self, body: dict[str, Any]) -> AsyncGenerator[Any, None]:
+    async def _stream(self, body: bytes) -> AsyncGenerator[Any, None]:
         url = self._url("streamGenerateContent")
+        target = self._sse_url()
         attempt = 0
         while True:
             attempt += 1
@@ -332,8 +338,7 @@ class Gemini(BaseLlm):
             try:
                 with self._owner().request() as client:
                     async with client.stream(
-                        "POST", url, params={"alt": "sse"}, json=body, headers=_HEADERS,
-                        auth=self._auth(),
+                        "POST", target, content=body, headers=_HEADERS, auth=self._auth(),
                     ) as response:
                         if 300 <= response.status_code < 400:
                             raise redirect_error(response.status_code,
@@ -383,6 +388,21 @@ class Gemini(BaseLlm):
 
 _HEADERS = {"content-type": "application/json", "user-agent": _USER_AGENT,
             "x-goog-api-client": _USER_AGENT}
+
+
+@functools.lru_cache(maxsize=64)
+def _endpoint(base: str, api_version: str, model: str, method: str) -> tuple[str, httpx.URL]:
+    """The URL of ``method`` (without any ``user:password@``), and the same URL parsed
+    with ``?alt=sse``: parsing a URL is a good part of building a request."""
+    url = f"{_split_userinfo(base)[0]}/{api_version}/{model_path(model)}:{method}"
+    return url, httpx.URL(url, params={"alt": "sse"})
+
+
+def _encode_body(body: dict[str, Any]) -> bytes:
+    """The request body as httpx's ``json=`` would encode it, encoded once (retries send
+    the same bytes)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False).encode("utf-8")
 
 
 class _Credentials(httpx.Auth):

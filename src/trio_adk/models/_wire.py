@@ -35,6 +35,7 @@ import pydantic
 import pydantic_core
 from google.genai import errors, types
 
+from trio_adk._utils._fast_content import fast_response
 from trio_adk.errors import ModelConnectionError
 
 if TYPE_CHECKING:
@@ -211,6 +212,8 @@ def _part(value: Any) -> types.Part:
 
 def _system_instruction(value: Any) -> dict[str, Any]:
     """A system instruction as a Content; shorthands become one user-role Content."""
+    if type(value) is str:  # what agents send: the dump of Content(role="user", [Part(text)])
+        return {"parts": [{"text": value}], "role": "user"}
     if isinstance(value, types.Content):
         return _content(value)
     if isinstance(value, Mapping):
@@ -628,6 +631,10 @@ def parse_response(data: Any) -> types.GenerateContentResponse:
         raise errors.UnknownApiResponseError(
             f"expected a GenerateContentResponse JSON object, got {type(data).__name__}"
         )
+    if type(data) is dict:
+        fast = fast_response(data)
+        if fast is not None:
+            return fast
     pruned = _prune_object(types.GenerateContentResponse, _rename_citation_sources(data))
     try:
         return types.GenerateContentResponse.model_validate(pruned)
