@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import outcome
 import trio
 
+from trio_adk._bridges._asyncio_handoff import AsyncioReceiver
 from trio_adk._bridges._trio import raise_outcome, report_unseen_error
 from trio_adk._run import Run, RunRequest
 from trio_adk._usercode._host import AsyncioHost, host_context
@@ -199,14 +200,15 @@ async def stream_asyncio(runner: Runner, request: RunRequest) -> AsyncGenerator[
         run = runner._new_run(request)
         run.start(AsyncioHost(portal.loop))  # user code runs on the caller's loop
         finished = closed_early = False
+        receiver = AsyncioReceiver(run.handoff)
         try:
             while True:
                 try:
-                    event = await run.handoff.receive_asyncio()
+                    event = await receiver.receive()
                 except trio.EndOfChannel:
                     break
                 yield event
-            if run.handoff.rearmed:
+            if receiver.rearmed:
                 # A cancellation re-armed on the last hand-over is still pending: take it
                 # here, inside the caller's cancel context (asyncio.timeout sees it).
                 await asyncio.sleep(0)
@@ -308,14 +310,15 @@ async def stream_from_trio(
         trio.lowlevel.spawn_system_task(produce, name=f"trio_adk.stream:{name}",
                                         context=host_context(AsyncioHost(loop)))
         complete = False
+        receiver = AsyncioReceiver(handoff)
         try:
             while True:
                 try:
-                    item = await handoff.receive_asyncio()
+                    item = await receiver.receive()
                 except trio.EndOfChannel:
                     break
                 yield item
-            if handoff.rearmed:
+            if receiver.rearmed:
                 await asyncio.sleep(0)  # take a re-armed cancellation here
             complete = True
         finally:

@@ -60,26 +60,23 @@ class AsyncioHost:
         # eagerly, which would enter the shared context while it is entered here.
         task = asyncio.Task(coro, loop=self.loop,
                             context=trio.lowlevel.current_task().context)
-        done = trio.Event()
-
-        def finished(task: asyncio.Task[T]) -> None:
-            done.set()
-            if task.cancelled():  # here no exception is being handled, so the
-                _log_replaced_error(task)  # chain of the cancellation is intact
-
-        task.add_done_callback(finished)
+        done: trio.Event | None = None  # set by the task's done callback, once added
         try:
-            # Most user code (callbacks, quick tools) finishes within a few loop steps:
-            # let the loop take them while this guest stays runnable, so the guest does
-            # not go idle (an idle guest waits for I/O in a worker thread, a round trip
-            # of about 0.1 ms).  Longer work is waited for without spinning.
+            # Most user code (callbacks, quick tools, a custom agent's step) finishes
+            # within a few loop steps: let the loop take them while this guest stays
+            # runnable, so the guest does not go idle (an idle guest waits for I/O in a
+            # worker thread, a round trip of about 0.1 ms).  Longer work is waited for
+            # without spinning, woken by the task's done callback.
             for _ in range(_SPIN_STEPS):
+                await trio.lowlevel.checkpoint()
                 if task.done():
                     break
-                await trio.lowlevel.checkpoint()
             else:
+                done = _watch(task)
                 await done.wait()
         except BaseException:  # cancelled (or interrupted): cancel the task and wait
+            if done is None:
+                done = _watch(task)
             if not task.done():
                 task.cancel()
                 with trio.move_on_after(CLEANUP_GRACE, shield=True) as cleanup:
@@ -91,6 +88,10 @@ class AsyncioHost:
             if error is None:
                 raise
         else:
+            if done is None and task.cancelled():
+                # Seen done while spinning: here no exception is being handled, so the
+                # chain of the cancellation is intact.
+                _log_replaced_error(task)
             return task.result()
         # The user code failed as it was being cancelled: as in trio, its error wins
         # over the cancellation, so it is never lost.
@@ -111,6 +112,20 @@ class AsyncioHost:
         finally:
             with trio.move_on_after(CLEANUP_GRACE, shield=True):
                 await self.run(agen.aclose())
+
+
+def _watch(task: asyncio.Task[Any]) -> trio.Event:
+    """A trio event set when ``task`` is done (by its done callback, which also logs an
+    error its cancellation replaced)."""
+    done = trio.Event()
+
+    def finished(task: asyncio.Task[Any]) -> None:
+        done.set()
+        if task.cancelled():  # here no exception is being handled, so the
+            _log_replaced_error(task)  # chain of the cancellation is intact
+
+    task.add_done_callback(finished)
+    return done
 
 
 def _log_replaced_error(task: asyncio.Task[Any]) -> None:

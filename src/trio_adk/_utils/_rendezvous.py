@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 import trio
 
 T = TypeVar("T")
-
-#: Loop steps a producer waiting for an asyncio consumer stays runnable before it parks.
-_SPIN_STEPS = 8
 
 
 class ConsumerGone(trio.BrokenResourceError):
@@ -31,9 +26,10 @@ class Rendezvous(Generic[T]):
     item (or has gone), so a producer does nothing after an item until the consumer has
     finished with it, as with a plain async generator.
 
-    The consumer may be a trio task (:meth:`receive`) or an asyncio task on the thread
-    hosting this trio run as a guest (:meth:`receive_asyncio`).  Everything runs on the
-    thread of one trio run.
+    The consumer may be a trio task (:meth:`receive`) or code of another event loop on
+    the thread hosting this trio run as a guest, through :meth:`arrive`, :meth:`leave`
+    and :meth:`take` (asyncio's is in ``_bridges._asyncio_handoff``).  Everything runs
+    on the thread of one trio run.
     """
 
     def __init__(self) -> None:
@@ -47,9 +43,8 @@ class Rendezvous(Generic[T]):
         self._producer_closed = False
         self._consumer_closed = False
         self._busy = False  # a producer is between "consumer waiting" and hand-over
-        # An asyncio consumer's cancellation was re-armed and may still be pending.
-        self.rearmed = False
-        self._asyncio_consumer = False
+        # Checkpoints a producer spins through waiting for the consumer to come back.
+        self._spin = 0
 
     async def deliver(
         self, item: T, commit: Callable[[T], Awaitable[object]] | None = None
@@ -84,10 +79,11 @@ class Rendezvous(Generic[T]):
             self._busy = False
             if self._producer_lot:
                 self._producer_lot.unpark()
-        # An asyncio consumer usually comes back within a few loop steps: stay runnable
-        # that long, so the guest run does not go idle (an idle guest waits for I/O in a
-        # worker thread, a round trip of about 0.1 ms per event).
-        spins = _SPIN_STEPS if self._asyncio_consumer else 0
+        # A consumer on another loop of this thread (see ``arrive``) usually comes back
+        # within a few loop steps: stay runnable that long, so this trio run does not go
+        # idle (an idle guest run waits for I/O in a worker thread, a round trip of about
+        # 0.1 ms per item).
+        spins = self._spin
         while not self._consumer_waiting:
             if self._consumer_closed:
                 raise ConsumerGone("the consumer has gone")
@@ -97,7 +93,9 @@ class Rendezvous(Generic[T]):
             else:
                 await self._handed_lot.park()
 
-    def _take(self) -> T:
+    def take(self) -> T:
+        """The item handed over; ``trio.EndOfChannel`` when there is none (the producer
+        closed)."""
         if not self._has_item:
             raise trio.EndOfChannel
         item = self._item
@@ -134,51 +132,47 @@ class Rendezvous(Generic[T]):
         self._handed_lot.unpark_all()
         self._producer_lot.unpark()
         await trio.lowlevel.wait_task_rescheduled(abort)
-        return self._take()
+        return self.take()
 
-    async def receive_asyncio(self) -> T:
-        """The next item, for an asyncio consumer on the guest run's host thread.
+    # The consumer side for a consumer that is not a trio task (a bridge to another
+    # event loop running on this thread, see ``_bridges``): it calls ``arrive`` when it
+    # starts waiting, is woken through ``wake``, and calls ``leave`` when it stops.
 
-        Raises ``trio.EndOfChannel`` at the end.  Cancellation (``CancelledError``): if
-        the task is cancelled in the same loop step in which an item was handed over,
-        the item is still returned and the cancellation is re-armed, so it hits at the
-        task's next await (``asyncio.timeout`` still sees a balanced count).  An item
-        that was committed is therefore always received.
+    @property
+    def producer_closed(self) -> bool:
+        return self._producer_closed
+
+    @property
+    def has_item(self) -> bool:
+        """An item was handed over and not taken yet."""
+        return self._has_item
+
+    @property
+    def busy(self) -> bool:
+        """A producer is committing an item to the waiting consumer (the hand-over
+        completes, or fails, before the producer next lets the consumer go)."""
+        return self._busy
+
+    def arrive(self, wake: Callable[[], object], *, spin: int = 0) -> None:
+        """The consumer waits for an item: ``wake()`` is called (from a trio task on
+        this thread) once an item was handed over or the producer closed.
+
+        Called again while waiting, it only replaces ``wake``.  ``spin``: after handing
+        an item over, a producer stays runnable for that many checkpoints waiting for
+        the consumer to come back, before it parks (sticky; 0 for trio consumers).
         """
-        if self._producer_closed and not self._has_item:
-            raise trio.EndOfChannel
-        self._asyncio_consumer = True
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def wake() -> None:
-            if not future.done():
-                future.set_result(None)
-
+        self._spin = spin
         self._wake = wake
         self._consumer_waiting = True
-        self._handed_lot.unpark_all()
-        self._producer_lot.unpark()
-        try:
-            try:
-                await asyncio.shield(future)
-            except asyncio.CancelledError:
-                # A producer committing to us right now must finish handing over first.
-                while self._busy and not future.done():
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await asyncio.shield(future)
-                raise
-        except asyncio.CancelledError:
-            if not self._has_item:
-                raise
-            task = asyncio.current_task()
-            assert task is not None
-            task.uncancel()
-            task.cancel()  # re-armed: raised at the task's next await
-            self.rearmed = True
-        finally:
-            self._consumer_waiting = False
-            self._wake = None
-        return self._take()
+        if self._handed_lot:
+            self._handed_lot.unpark_all()
+        if self._producer_lot:
+            self._producer_lot.unpark()
+
+    def leave(self) -> None:
+        """The consumer stopped waiting (woken, or interrupted)."""
+        self._consumer_waiting = False
+        self._wake = None
 
     def close_producer(self) -> None:
         """No more items: a waiting or later receive raises ``EndOfChannel``."""
