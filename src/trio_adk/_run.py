@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import logging
 import threading
 import weakref
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -32,6 +32,8 @@ from trio_adk.events._event import Event
 from trio_adk.events._event_actions import EventActions
 from trio_adk.events._rewinds import without_rewound
 from trio_adk.flows._live_flow import is_live_media
+from trio_adk.sessions._base import BaseSessionService, _gates_of
+from trio_adk.sessions._gates import SessionGates
 from trio_adk.sessions._session import Session
 from trio_adk.telemetry._spans import invocation_span, record_cancelled_run
 
@@ -56,6 +58,74 @@ _ENCLOSING_RUNS: contextvars.ContextVar[tuple[Run, ...]] = contextvars.ContextVa
 def enclosing_runs() -> tuple[Run, ...]:
     """The runs the calling code runs inside of (a tool, a callback, a nested run)."""
     return _ENCLOSING_RUNS.get()
+
+
+class _Finished:
+    """A run's end, for waiters on any thread: ``set`` once on the run's thread; ``wait``
+    from any thread.  The ``threading.Event`` is made only when a thread has to block on
+    it (``Runner.close()`` from another trio run), not for every run."""
+
+    __slots__ = ("_event", "_set")
+
+    _LOCK = threading.Lock()  # guards the lazy creation of ``_event``
+
+    def __init__(self) -> None:
+        self._set = False
+        self._event: threading.Event | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        # Read after the write above; a waiter publishes ``_event`` before reading
+        # ``_set``, so one of the two sees the other's write.
+        event = self._event
+        if event is not None:
+            event.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until set (or ``timeout`` seconds passed); True if set."""
+        if self._set:
+            return True
+        with self._LOCK:
+            event = self._event
+            if event is None:
+                event = self._event = threading.Event()
+        if self.is_set():  # set meanwhile, before ``_event`` was published
+            return True
+        return event.wait(timeout)
+
+
+# Per session service class: does its claim consist of this process's gate alone (the
+# base ``claim_session`` with nothing held elsewhere)?
+_LOCAL_CLAIMS: dict[type, bool] = {}
+
+
+def _claims_locally(service: object) -> bool:
+    """True when ``service``'s claim is only the in-process gate: a run then takes and
+    gives back its turn at the gate directly; the release does not wait, so it needs no
+    shielded scope."""
+    kind = type(service)
+    local = _LOCAL_CLAIMS.get(kind)
+    if local is None:
+        local = _LOCAL_CLAIMS[kind] = (
+            issubclass(kind, BaseSessionService)
+            and kind.claim_session is BaseSessionService.claim_session
+            and kind._claim_elsewhere is BaseSessionService._claim_elsewhere)
+    return local
+
+
+def _cleanup_scope(grace: float = CLEANUP_GRACE) -> trio.CancelScope:
+    """A shielded scope bounded by ``grace`` seconds, shielded from its creation (setting
+    ``shield`` on an entered scope recomputes the cancel state of every scope inside)."""
+    return trio.CancelScope(deadline=trio.current_time() + grace, shield=True)
+
+
+async def _run_ended(event: Event) -> None:
+    raise RuntimeError(
+        "This run has ended: its InvocationContext can no longer emit events."
+    )
 
 
 
@@ -94,7 +164,7 @@ class Run:
         self.cancel_scope = trio.CancelScope()
         self.done = trio.Event()
         # Set together with ``done``; lets other threads and trio runs wait for the end.
-        self.finished = threading.Event()
+        self.finished = _Finished()
         # Called (on the run's thread) right after ``finished`` is set.
         self.on_finished: list[Callable[[], None]] = []
         self.token: trio.lowlevel.TrioToken | None = None
@@ -106,7 +176,9 @@ class Run:
         self._cancel_requested = False
         self._after_run_done = False
         # The session's claim (one run per session), released when the run ends.
-        self._claim = contextlib.AsyncExitStack()
+        self._claim: AbstractAsyncContextManager[None] | None = None
+        # ... or, for a service whose claim is the in-process gate alone, the gate.
+        self._gate: tuple[SessionGates, tuple[str, str, str]] | None = None
 
     def __repr__(self) -> str:
         state = "done" if self.done.is_set() else "running"
@@ -182,8 +254,7 @@ class Run:
         """Wait, shielded and bounded by ``grace``, until the run's cleanup finished."""
         if self.done.is_set():
             return
-        with trio.move_on_after(grace) as scope:
-            scope.shield = True
+        with _cleanup_scope(grace) as scope:
             await self.done.wait()
         if scope.cancelled_caught:
             _log.warning("%r did not finish its cleanup within %.1f s.", self, grace)
@@ -221,11 +292,20 @@ class Run:
             elif error is not None:
                 self.error = error
         finally:
-            if self.ctx is not None:
-                await reap_children(self.ctx._shared)
-            with trio.move_on_after(CLEANUP_GRACE) as scope:
-                scope.shield = True
-                await self._claim.aclose()
+            ctx = self.ctx
+            if ctx is not None:
+                if ctx._shared.children:
+                    await reap_children(ctx._shared)
+                # The context no longer reaches the run (no reference cycle left for
+                # the garbage collector); an emit through it after the end is an error.
+                ctx._emit = _run_ended
+            gate, self._gate = self._gate, None
+            if gate is not None:
+                gate[0].release(gate[1])  # does not wait
+            claim, self._claim = self._claim, None
+            if claim is not None:
+                with _cleanup_scope():
+                    await claim.__aexit__(None, None, None)
             self.handoff.close_producer()
             self.runner._forget(self)
             ACTIVE_RUNS.discard(self)
@@ -246,8 +326,7 @@ class Run:
         if ctx is None or self._after_run_done:
             return
         self._after_run_done = True
-        with trio.move_on_after(CLEANUP_GRACE) as scope:
-            scope.shield = True
+        with _cleanup_scope():
             try:
                 await ctx.plugin_manager.run_after_run_callback(invocation_context=ctx)
             except Exception:
@@ -308,9 +387,20 @@ class Run:
         """Wait for the session's turn, load the session, build the invocation context."""
         runner = self.runner
         request = self.request
-        await self._claim.enter_async_context(runner.session_service.claim_session(
-            app_name=runner.app_name, user_id=request.user_id,
-            session_id=request.session_id, wait=runner.session_concurrency == "queue"))
+        service = runner.session_service
+        wait = runner.session_concurrency == "queue"
+        if _claims_locally(service):
+            # What the base ``claim_session`` does, without its context manager.
+            gates = _gates_of(service)
+            key = (runner.app_name, request.user_id, request.session_id)
+            await gates.acquire(key, wait=wait)
+            self._gate = (gates, key)  # released when the run ends
+        else:
+            claim = service.claim_session(
+                app_name=runner.app_name, user_id=request.user_id,
+                session_id=request.session_id, wait=wait)
+            await claim.__aenter__()
+            self._claim = claim  # released (shielded, bounded) when the run ends
         session = request.session
         if session is None:
             session = await _load_session(runner, request)
