@@ -27,6 +27,7 @@ from contextlib import aclosing, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpcore
 import httpx
 import pytest
 import trio
@@ -767,6 +768,53 @@ async def test_sequential_calls_reuse_one_keep_alive_connection() -> None:
         assert 1 == pool_connections(model)
         assert 1 == task_names().count(CLIENT_TASK)
     assert 3 == len(server.requests)
+
+
+class _CountingBackend(httpcore.AsyncNetworkBackend):
+    """The real network backend, counting the writes that reach each connection."""
+
+    def __init__(self, backend: httpcore.AsyncNetworkBackend) -> None:
+        self.backend = backend
+        self.writes: list[int] = []  # sizes of the writes, on every connection
+
+    async def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        stream = await self.backend.connect_tcp(*args, **kwargs)
+        real_write = stream.write
+
+        async def write(buffer: bytes, timeout: float | None = None) -> None:
+            self.writes.append(len(buffer))
+            await real_write(buffer, timeout)
+
+        stream.write = write  # type: ignore[method-assign]
+        return stream
+
+    async def sleep(self, seconds: float) -> None:
+        await self.backend.sleep(seconds)
+
+
+async def test_each_request_leaves_in_one_write() -> None:
+    """The request line, headers and body of a request reach the socket in one write
+    (httpcore writes them separately; the model's connections hold them until the
+    response is read); a body over the holding limit goes out on its own after the
+    headers.  The server gets every request whole (white-box: the pool's backend)."""
+    long_text = "x" * 100_000
+    script: list[ScriptItem] = [gemini_text("one"), gemini_chunks(["two"]), gemini_text("3")]
+    async with FakeGeminiServer(script=script) as server, open_model(server) as model:
+        transport: Any = model._client()._transport
+        pool = transport._pool
+        counting = _CountingBackend(pool._network_backend._backend)
+        pool._network_backend._backend = counting
+        answers = []
+        for text, stream in (("hello", False), ("hello", True), (long_text, False)):
+            reply = (await call(model, text, stream=stream))[-1]
+            assert reply.content is not None and reply.content.parts
+            answers.append(reply.content.parts[0].text)
+            if len(answers) == 2:
+                assert 2 == len(counting.writes)
+        assert ["one", "two", "3"] == answers
+        assert 4 == len(counting.writes)
+        assert counting.writes[3] > 100_000 > counting.writes[2]
+    assert [["hello"], ["hello"], [long_text]] == [r.texts() for r in server.requests]
 
 
 async def test_concurrent_runs_share_one_client() -> None:
