@@ -97,6 +97,9 @@ class _Finished:
         return event.wait(timeout)
 
 
+#: Shielded schedule points a consumer waits for its run's end before a bounded wait.
+_DONE_SPINS = 2
+
 # Per session service class: does its claim consist of this process's gate alone (the
 # base ``claim_session`` with nothing held elsewhere)?
 _LOCAL_CLAIMS: dict[type, bool] = {}
@@ -252,6 +255,13 @@ class Run:
 
     async def wait_done(self, grace: float = CLEANUP_GRACE) -> None:
         """Wait, shielded and bounded by ``grace``, until the run's cleanup finished."""
+        # A cancelled run usually finishes its cleanup in its next step: look again after
+        # a few shielded schedule points (no cancel scope needed) before arming the
+        # bounded wait.
+        for _ in range(_DONE_SPINS):
+            if self.done.is_set():
+                return
+            await trio.lowlevel.cancel_shielded_checkpoint()
         if self.done.is_set():
             return
         with _cleanup_scope(grace) as scope:
