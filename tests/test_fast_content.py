@@ -11,7 +11,12 @@ from google.genai import types
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trio_adk._utils._fast_content import content_from_json, fast_response
+from trio_adk._utils._fast_content import (
+    content_from_json,
+    fast_response,
+    model_content,
+    text_part,
+)
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | \
     st.text(max_size=8)
@@ -184,3 +189,24 @@ def test_fast_response_takes_the_streamed_shapes(data: dict[str, Any]) -> None:
     assert fast is not None
     assert outcome(lambda _: fast, data) == outcome(types.GenerateContentResponse.model_validate,
                                                     data)
+
+
+def dumps(value: Any) -> tuple[Any, ...]:
+    return (value, value.model_fields_set, value.model_dump(exclude_unset=True),
+            value.model_dump(mode="json", exclude_none=True))
+
+
+@pytest.mark.parametrize("thought", [False, True])
+@pytest.mark.parametrize("signature", [None, b"", b"\x00sig"])
+def test_text_part_and_model_content_equal_the_validated_objects(
+        thought: bool, signature: bytes | None) -> None:
+    """The aggregator's final reply: the same Part and Content as the constructors give."""
+    part = text_part("joined text", thought=thought, signature=signature)
+    expected = types.Part(text="joined text", thought=True if thought else None,
+                          thought_signature=signature)
+    assert type(part) is types.Part
+    assert dumps(expected) == dumps(part)
+    call = types.Part(function_call=types.FunctionCall(name="f", args={"a": 1}))
+    content = model_content([part, call])
+    assert type(content) is types.Content
+    assert dumps(types.Content(role="model", parts=[expected, call])) == dumps(content)

@@ -80,6 +80,23 @@ def fast_response(data: dict[str, Any]) -> types.GenerateContentResponse | None:
         return None
 
 
+def text_part(text: str, *, thought: bool, signature: bytes | None) -> types.Part:
+    """``types.Part(text=text, thought=True if thought else None,
+    thought_signature=signature)`` for values of those types, without validation."""
+    fields: dict[str, Any] = {"text": text}
+    if thought:
+        fields["thought"] = True
+    if signature is not None:
+        fields["thought_signature"] = signature
+    return _PART(fields)
+
+
+def model_content(parts: list[types.Part]) -> types.Content:
+    """``types.Content(role="model", parts=parts)`` for ``Part`` objects, without
+    validation (``parts`` itself becomes the content's list)."""
+    return _CONTENT({"parts": parts, "role": "model"})
+
+
 def _content(data: dict[str, Any]) -> types.Content:
     fields: dict[str, Any] = {}
     for key, value in data.items():

@@ -183,10 +183,12 @@ class Gemini(BaseLlm):
         """The endpoint URL, without any ``user:password@`` (see :meth:`_auth`)."""
         return _endpoint(self._settings()[0], self.api_version, self.model, method)[0]
 
-    def _sse_url(self) -> httpx.URL:
-        """The streaming endpoint with ``?alt=sse``, parsed once per configuration."""
-        return _endpoint(self._settings()[0], self.api_version, self.model,
-                         "streamGenerateContent")[1]
+    def _target(self, method: str) -> tuple[str, httpx.URL, _Credentials]:
+        """:meth:`_url`, the same URL parsed with ``?alt=sse`` (parsed once per
+        configuration) and :meth:`_auth`, from one look at the settings."""
+        base, key = self._settings()
+        url, sse_url, userinfo = _endpoint(base, self.api_version, self.model, method)
+        return url, sse_url, _Credentials(key, userinfo)
 
     def _auth(self) -> _Credentials:
         """The request credentials: the API key, and a base URL's ``user:password@``.
@@ -307,14 +309,14 @@ class Gemini(BaseLlm):
         yield aggregator.finish()
 
     async def _post_json(self, body: bytes) -> Any:
-        url = self._url("generateContent")
+        url, _, auth = self._target("generateContent")
         attempt = 0
         while True:
             attempt += 1
             try:
                 with self._owner().request() as client:
                     response = await client.post(url, content=body, headers=_HEADERS,
-                                                 auth=self._auth())
+                                                 auth=auth)
                 if 300 <= response.status_code < 400:
                     raise redirect_error(response.status_code,
                                          response.headers.get("location"), url)
@@ -332,8 +334,7 @@ class Gemini(BaseLlm):
                 await self._backoff_or_raise(exc, attempt)
 
     async def _stream(self, body: bytes) -> AsyncGenerator[Any, None]:
-        url = self._url("streamGenerateContent")
-        target = self._sse_url()
+        url, target, auth = self._target("streamGenerateContent")
         attempt = 0
         while True:
             attempt += 1
@@ -341,7 +342,7 @@ class Gemini(BaseLlm):
             try:
                 with self._owner().request() as client:
                     async with client.stream(
-                        "POST", target, content=body, headers=_HEADERS, auth=self._auth(),
+                        "POST", target, content=body, headers=_HEADERS, auth=auth,
                     ) as response:
                         if 300 <= response.status_code < 400:
                             raise redirect_error(response.status_code,
@@ -394,11 +395,14 @@ _HEADERS = {"content-type": "application/json", "user-agent": _USER_AGENT,
 
 
 @functools.lru_cache(maxsize=64)
-def _endpoint(base: str, api_version: str, model: str, method: str) -> tuple[str, httpx.URL]:
-    """The URL of ``method`` (without any ``user:password@``), and the same URL parsed
-    with ``?alt=sse``: parsing a URL is a good part of building a request."""
-    url = f"{_split_userinfo(base)[0]}/{api_version}/{model_path(model)}:{method}"
-    return url, httpx.URL(url, params={"alt": "sse"})
+def _endpoint(base: str, api_version: str, model: str, method: str
+              ) -> tuple[str, httpx.URL, tuple[str, str] | None]:
+    """The URL of ``method`` (without any ``user:password@``), the same URL parsed with
+    ``?alt=sse`` (parsing a URL is a good part of building a request), and the base
+    URL's ``(user, password)``."""
+    stripped, userinfo = _split_userinfo(base)
+    url = f"{stripped}/{api_version}/{model_path(model)}:{method}"
+    return url, httpx.URL(url, params={"alt": "sse"}), userinfo
 
 
 def _encode_body(body: dict[str, Any]) -> bytes:

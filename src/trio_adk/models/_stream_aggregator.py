@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from google.genai import types
 
+from trio_adk._utils._fast_content import model_content, text_part
 from trio_adk.models._llm_response import LlmResponse
 
 
@@ -155,7 +156,7 @@ class StreamAggregator:
             error_message = self._block_message
         parts = self._dedupe_calls(self._parts)
         return LlmResponse(
-            content=types.Content(role="model", parts=parts) if parts else None,
+            content=model_content(parts) if parts else None,
             grounding_metadata=self._grounding,
             citation_metadata=self._citation,
             usage_metadata=self._usage,
@@ -191,13 +192,8 @@ class StreamAggregator:
     def _flush_text(self) -> None:
         if not self._text:
             return
-        self._parts.append(
-            types.Part(
-                text="".join(self._text),
-                thought=True if self._text_is_thought else None,
-                thought_signature=self._text_signature,
-            )
-        )
+        self._parts.append(text_part("".join(self._text), thought=self._text_is_thought,
+                                     signature=self._text_signature))
         self._text.clear()
         self._text_is_thought = False
         self._text_signature = None
