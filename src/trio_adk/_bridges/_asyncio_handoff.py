@@ -22,14 +22,6 @@ T = TypeVar("T")
 SPIN_STEPS = 8
 
 
-def _waker(future: asyncio.Future[None]) -> Callable[[], None]:
-    def wake() -> None:
-        if not future.done():  # cancelled with the consumer's task
-            future.set_result(None)
-
-    return wake
-
-
 class AsyncioReceiver(Generic[T]):
     """Receives the items of ``handoff`` in asyncio tasks, one :meth:`receive` at a time.
 
@@ -37,11 +29,18 @@ class AsyncioReceiver(Generic[T]):
     the receiving task (see :meth:`receive`).
     """
 
-    __slots__ = ("handoff", "rearmed")
+    __slots__ = ("_future", "_wake", "handoff", "rearmed")
 
     def __init__(self, handoff: Rendezvous[T]) -> None:
         self.handoff = handoff
         self.rearmed = False
+        self._future: asyncio.Future[None] | None = None  # the one being awaited
+        self._wake: Callable[[], None] = self._wake_up  # bound once, not per item
+
+    def _wake_up(self) -> None:
+        future = self._future
+        if future is not None and not future.done():  # done: cancelled with the task
+            future.set_result(None)
 
     async def receive(self) -> T:
         """The next item; ``trio.EndOfChannel`` at the end.
@@ -59,7 +58,8 @@ class AsyncioReceiver(Generic[T]):
         # Awaited directly (no shield): the producer's wake-up resumes this task in the
         # next loop step.  Cancelling the task cancels the future; ``wake`` allows that.
         future: asyncio.Future[None] = loop.create_future()
-        handoff.arrive(_waker(future), spin=SPIN_STEPS)
+        self._future = future
+        handoff.arrive(self._wake, spin=SPIN_STEPS)
         try:
             try:
                 await future
@@ -67,7 +67,7 @@ class AsyncioReceiver(Generic[T]):
                 # A producer committing to us right now must finish handing over first.
                 while handoff.busy and not handoff.has_item:
                     again: asyncio.Future[None] = loop.create_future()
-                    handoff.arrive(_waker(again), spin=SPIN_STEPS)
+                    self._future = again
                     with contextlib.suppress(asyncio.CancelledError):
                         await again
                 raise
@@ -80,5 +80,6 @@ class AsyncioReceiver(Generic[T]):
             task.cancel()  # re-armed: raised at the task's next await
             self.rearmed = True
         finally:
+            self._future = None
             handoff.leave()
         return handoff.take()
