@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -31,6 +32,7 @@ import httpcore
 import httpx
 import pytest
 import trio
+import trustme
 from google.genai import errors as genai_errors
 
 from helpers import (
@@ -778,14 +780,22 @@ class _CountingBackend(httpcore.AsyncNetworkBackend):
         self.writes: list[int] = []  # sizes of the writes, on every connection
 
     async def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
-        stream = await self.backend.connect_tcp(*args, **kwargs)
-        real_write = stream.write
+        return self._counted(await self.backend.connect_tcp(*args, **kwargs))
+
+    def _counted(self, stream: httpcore.AsyncNetworkStream) -> httpcore.AsyncNetworkStream:
+        """``stream`` with its writes counted, and those of the TLS stream it turns into
+        (not the handshake's)."""
+        real_write, real_start_tls = stream.write, stream.start_tls
 
         async def write(buffer: bytes, timeout: float | None = None) -> None:
             self.writes.append(len(buffer))
             await real_write(buffer, timeout)
 
+        async def start_tls(*args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+            return self._counted(await real_start_tls(*args, **kwargs))
+
         stream.write = write  # type: ignore[method-assign]
+        stream.start_tls = start_tls  # type: ignore[method-assign]
         return stream
 
     async def sleep(self, seconds: float) -> None:
@@ -815,6 +825,33 @@ async def test_each_request_leaves_in_one_write() -> None:
         assert 4 == len(counting.writes)
         assert counting.writes[3] > 100_000 > counting.writes[2]
     assert [["hello"], ["hello"], [long_text]] == [r.texts() for r in server.requests]
+
+
+async def test_calls_over_tls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Over https (the Gemini API's only scheme) the connection upgraded to TLS holds
+    writes too: unary and streamed calls get their answers, each request in one write
+    to the TLS stream."""
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    script: list[ScriptItem] = [gemini_text("one"), gemini_chunks(["tw", "o"])]
+    async with FakeGeminiServer(script=script, ssl_context=server_context) as server, \
+            open_model(server) as model:
+        assert server.base_url.startswith("https://")
+        transport: Any = model._client()._transport
+        counting = _CountingBackend(transport._pool._network_backend._backend)
+        transport._pool._network_backend._backend = counting
+        unary = (await call(model))[-1]
+        streamed = await call(model, stream=True)
+    assert unary.content is not None and unary.content.parts
+    assert "one" == unary.content.parts[0].text
+    assert ["tw", "o", "two"] == [r.content.parts[0].text for r in streamed
+                                  if r.content and r.content.parts]
+    assert 2 == len(server.requests)
+    assert 2 == len(counting.writes)
 
 
 async def test_concurrent_runs_share_one_client() -> None:
