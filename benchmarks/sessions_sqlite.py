@@ -21,9 +21,11 @@ Figures:
   layout, which both services read.  google-adk's figure is the median of ``LOADS``
   loads.  trio-adk's "first" is the median of ``LOADS`` loads each by a new service (the
   file opened anew, every event decoded; the process has loaded before, as google-adk's
-  has in its median); "again" is the median of later loads by one service, which reuse
-  the events it already decoded (a runner loads its session on every run, so this is
-  the common case in a long-running server).
+  has in its median); "again" is the median of later loads by one service, which finds
+  the session unchanged since its last load and reads no event row (its session
+  snapshot; a runner loads its session on every run, so this is the common case in a
+  long-running server).  ``benchmarks/sessions_reload.py`` measures reloads in detail,
+  with appends by another service in between and with snapshots disabled.
 
 Results go to ``benchmarks/results/sessions_sqlite.json`` and ``.md`` (``--quick``:
 ``sessions_sqlite-quick.*``).  "vs ADK" is ADK's time divided by trio-adk's: above 1 means

@@ -38,6 +38,7 @@ from trio_adk.sessions._storage._documents import (
     split_state,
 )
 from trio_adk.sessions._storage._pages import PageKey, decode_page_token, encode_page_token
+from trio_adk.sessions._storage._snapshots import SessionSnapshots, Snapshot
 
 T = TypeVar("T")
 _Conn = psycopg.Connection[Any]
@@ -147,6 +148,9 @@ class DatabaseSessionService(BaseSessionService):
                                       keep_idle=4)
         self._prepared = False
         self._prepare_lock = threading.Lock()
+        # The events of sessions loaded or appended lately, so a reload reads only the
+        # rows stored since (see _storage._snapshots).
+        self._snapshots = SessionSnapshots()
 
     def __repr__(self) -> str:
         open_, idle = self._pool.statistics()
@@ -239,36 +243,39 @@ class DatabaseSessionService(BaseSessionService):
         events and the update marker agree."""
         recent = config.num_recent_events if config else None
         after = config.after_timestamp if config else None
+        key = (app_name, user_id, session_id)
 
         def work(conn: _Conn) -> tuple[Any, ...] | None:
             with conn.transaction(), _snapshot(conn):
                 row = conn.execute(
-                    "SELECT state, update_time FROM sessions "
-                    "WHERE app_name = %s AND user_id = %s AND id = %s",
-                    (app_name, user_id, session_id)).fetchone()
+                    "SELECT state, update_time, create_time, xmin::text FROM sessions "
+                    "WHERE app_name = %s AND user_id = %s AND id = %s", key).fetchone()
                 if row is None:
                     return None
-                rows: list[tuple[Any, ...]] = []
-                if recent != 0:
-                    sql = ("SELECT id, invocation_id, \"timestamp\", event_data FROM events "
-                           "WHERE app_name = %s AND user_id = %s AND session_id = %s")
-                    args: list[Any] = [app_name, user_id, session_id]
-                    if after:
-                        sql += ' AND "timestamp" >= %s'
-                        args.append(_to_db_time(after))
-                    sql += ' ORDER BY "timestamp" DESC, id DESC'
-                    if recent is not None:
-                        sql += " LIMIT %s"
-                        args.append(recent)
-                    rows = conn.execute(sql, args).fetchall()
+                revision = (_marker(row[2]), row[3], _marker(row[1]))
+                if config is None:
+                    found = _all_rows(conn, key, self._snapshots.get(key), revision)
+                else:
+                    found = (None, _window_rows(conn, key, recent, after))
                 app, user = _scoped_states(conn, app_name, user_id)
-                return row[0], row[1], rows, app, user
+                return row[0], row[1], revision, found, app, user
 
-        found = await self._run(work, "load a session", retry_broken=True)
-        if found is None:
+        loaded = await self._run(work, "load a session", retry_broken=True)
+        if loaded is None:
+            self._snapshots.discard(key)
             return None
-        state, update_time, rows, app, user = found
-        events = [_event(r) for r in reversed(rows)]
+        state, update_time, revision, (snapshot, rows), app, user = loaded
+        if config is not None:
+            events = [_event(r) for r in rows]
+        elif snapshot is not None and not rows:
+            events = list(snapshot.events)  # unchanged since this service last saw it
+        else:
+            new = [_event(r) for r in rows]
+            grown = (snapshot.extended(revision, new, [(r[2], r[0]) for r in rows])
+                     if snapshot is not None else
+                     Snapshot(revision, tuple(new), tuple((r[2], r[0]) for r in rows)))
+            self._snapshots.put(key, grown)
+            events = list(grown.events)
         return _session(app_name, user_id, session_id, merge_state(state, app, user),
                         events, update_time)
 
@@ -342,6 +349,7 @@ class DatabaseSessionService(BaseSessionService):
                              "AND id = %s", key)
 
         await self._run(work, "delete a session")
+        self._snapshots.discard(key)
 
     async def get_user_state(self, *, app_name: str, user_id: str) -> dict[str, Any]:
         """The user's ``user:`` state without the prefix (``{}`` when there is none)."""
@@ -418,11 +426,12 @@ class DatabaseSessionService(BaseSessionService):
         last_time = session.last_update_time
         last_id = session.events[-1].id if session.events else None
 
-        def work(conn: _Conn) -> datetime.datetime:
+        def work(conn: _Conn) -> tuple[datetime.datetime, Any]:
             with conn.transaction():
                 row = conn.execute(
-                    "SELECT update_time FROM sessions WHERE app_name = %s AND user_id = %s "
-                    "AND id = %s FOR UPDATE", key).fetchone()
+                    "SELECT update_time, create_time, xmin::text FROM sessions "
+                    "WHERE app_name = %s AND user_id = %s AND id = %s FOR UPDATE",
+                    key).fetchone()
                 if row is None:
                     raise SessionNotFoundError(f"Session {key[2]} not found.")
                 if app_delta is not None:
@@ -445,27 +454,43 @@ class DatabaseSessionService(BaseSessionService):
                     _upsert_state(conn, "user_states", key[:2], user_delta, now)
                 if session_delta is not None:
                     # A rewind's None removes the key (jsonb minus text[]).
-                    conn.execute(
+                    updated = conn.execute(
                         "UPDATE sessions SET state = (state || %s) - %s::text[], "
-                        "update_time = %s WHERE app_name = %s AND user_id = %s AND id = %s",
-                        (session_delta, removed, when, *key))
+                        "update_time = %s WHERE app_name = %s AND user_id = %s AND id = %s "
+                        "RETURNING xmin::text", (session_delta, removed, when, *key))
                 else:
-                    conn.execute(
+                    updated = conn.execute(
                         "UPDATE sessions SET update_time = %s "
-                        "WHERE app_name = %s AND user_id = %s AND id = %s", (when, *key))
+                        "WHERE app_name = %s AND user_id = %s AND id = %s "
+                        "RETURNING xmin::text", (when, *key))
+                version = updated.fetchone()
                 try:
-                    conn.execute(
+                    inserted = conn.execute(
                         "INSERT INTO events (id, app_name, user_id, session_id, "
                         "invocation_id, \"timestamp\", event_data) "
-                        "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        (event.id, *key, event.invocation_id, when, document))
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING event_data",
+                        (event.id, *key, event.invocation_id, when, document)).fetchone()
                 except psycopg.errors.UniqueViolation:
                     raise AlreadyExistsError(
                         f"Event {event.id!r} is already stored in session {key[2]!r}; "
                         "every event needs a new id.") from None
-            return when
+            # The service's snapshot grows by this event when it held the revision just
+            # locked and the event comes last in the stored order (equal timestamps
+            # are ordered by the server's collation: not guessed here, reloaded).
+            snapshot = self._snapshots.get(key)
+            if (snapshot is None or version is None or inserted is None
+                    or snapshot.revision != (_marker(row[1]), row[2], _marker(row[0]))
+                    or (snapshot.positions and not when > snapshot.positions[-1][0])):
+                return when, None
+            return when, (snapshot, (_marker(row[1]), version[0], _marker(when)),
+                          (event.id, event.invocation_id, when, inserted[0]))
 
-        def committed(update_time: datetime.datetime) -> None:
+        def committed(done: tuple[datetime.datetime, Any]) -> None:
+            update_time, grow = done
+            if grow is not None:
+                snapshot, revision, stored = grow
+                self._snapshots.replace(key, snapshot, snapshot.extended(
+                    revision, [_event(stored)], [(stored[2], stored[0])]))
             for name, value in temp.items():
                 session.state[name] = copy_value(value)
             self._update_session_state(session, event)
@@ -657,3 +682,70 @@ def _same_last_event(conn: _Conn, key: tuple[str, str, str], last_id: str | None
         "ORDER BY \"timestamp\" DESC, id DESC LIMIT 1", key).fetchone()
     stored = row[0] if row else None
     return stored == last_id
+
+
+def _all_rows(conn: _Conn, key: tuple[str, str, str], snapshot: Snapshot | None,
+              revision: tuple[str, str, str]) -> tuple[Snapshot | None, list[Any]]:
+    """The event rows a load must read: ``(snapshot, [])`` when ``snapshot`` is still
+    the stored session (its row's version, creation and update time unchanged: no
+    event row read), ``(snapshot, new rows)`` when other writers only appended after
+    it, else ``(None, every row)``; rows oldest first."""
+    if snapshot is not None:
+        if snapshot.revision == revision:
+            return snapshot, []
+        grown = _new_rows(conn, key, snapshot, revision)
+        if grown:
+            return snapshot, grown
+    rows = conn.execute(
+        "SELECT id, invocation_id, \"timestamp\", event_data FROM events "
+        "WHERE app_name = %s AND user_id = %s AND session_id = %s "
+        "ORDER BY \"timestamp\", id", key).fetchall()
+    return None, rows
+
+
+def _new_rows(conn: _Conn, key: tuple[str, str, str], snapshot: Snapshot,
+              revision: tuple[str, str, str]) -> list[Any]:
+    """The rows stored after ``snapshot``'s last event, or ``[]`` when the stored
+    events are not the snapshot's plus new ones after them (another session of the
+    same id, an event stored earlier in the order, none added)."""
+    old = snapshot.revision
+    if not snapshot.events or not isinstance(old, tuple) or old[0] != revision[0]:
+        return []
+    last_time, last_id = snapshot.positions[-1]
+    found = conn.execute(
+        "SELECT \"timestamp\" FROM events WHERE id = %s AND app_name = %s AND "
+        "user_id = %s AND session_id = %s", (last_id, *key)).fetchone()
+    if found is None or found[0] != last_time:
+        return []
+    rows = conn.execute(
+        "SELECT id, invocation_id, \"timestamp\", event_data FROM events "
+        "WHERE app_name = %s AND user_id = %s AND session_id = %s AND "
+        "(\"timestamp\", id) > (%s, %s) ORDER BY \"timestamp\", id",
+        (*key, last_time, last_id)).fetchall()
+    if not rows:
+        return []
+    count = conn.execute("SELECT count(*) FROM events WHERE app_name = %s AND "
+                         "user_id = %s AND session_id = %s", key).fetchone()
+    if count is None or count[0] != len(snapshot.events) + len(rows):
+        return []
+    return rows
+
+
+def _window_rows(conn: _Conn, key: tuple[str, str, str], recent: int | None,
+                 after: float | None) -> list[Any]:
+    """A ``GetSessionConfig`` window's rows, oldest first, through ADK's index."""
+    if recent == 0:
+        return []
+    sql = ("SELECT id, invocation_id, \"timestamp\", event_data FROM events "
+           "WHERE app_name = %s AND user_id = %s AND session_id = %s")
+    args: list[Any] = list(key)
+    if after:
+        sql += ' AND "timestamp" >= %s'
+        args.append(_to_db_time(after))
+    sql += ' ORDER BY "timestamp" DESC, id DESC'
+    if recent is not None:
+        sql += " LIMIT %s"
+        args.append(recent)
+    rows = conn.execute(sql, args).fetchall()
+    rows.reverse()
+    return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import functools
 import json
@@ -37,6 +38,7 @@ from trio_adk.sessions._storage._documents import (
     split_state,
 )
 from trio_adk.sessions._storage._pages import PageKey, decode_page_token, encode_page_token
+from trio_adk.sessions._storage._snapshots import SessionSnapshots, Snapshot
 
 _Key = tuple[str, str, str]
 _SYNCHRONOUS = ("normal", "full")
@@ -110,6 +112,9 @@ class SqliteSessionService(BaseSessionService):
                             new_layout=new_layout)
         self._lock_dir = None if memory else lock_dir_for(path)
         self._events = EventCache(_CACHE_BYTES)
+        # The events of sessions loaded or appended lately, so a reload reads only the
+        # rows stored since (see _storage._snapshots).
+        self._snapshots = SessionSnapshots()
 
     @classmethod
     def _in_adk_database_layout(cls, db_url: str) -> SqliteSessionService:
@@ -186,31 +191,16 @@ class SqliteSessionService(BaseSessionService):
         after = config.after_timestamp if config is not None else None
 
         def load(conn: sqlite3.Connection, layout: Layout) -> Session | None:
-            row = conn.execute("SELECT state, update_time FROM sessions WHERE app_name = ? "
-                               "AND user_id = ? AND id = ?", key).fetchone()
+            row = conn.execute("SELECT state, update_time, create_time FROM sessions "
+                               "WHERE app_name = ? AND user_id = ? AND id = ?",
+                               key).fetchone()
             if row is None:
+                self._snapshots.discard(key)
                 return None
-            rows: list[Any] = []
-            if limit != 0:
-                sql = ("SELECT id, invocation_id, timestamp, event_data FROM events "
-                       "WHERE app_name = ? AND user_id = ? AND session_id = ?")
-                params: list[Any] = list(key)
-                if after is not None:
-                    sql += " AND timestamp >= ?"
-                    params.append(layout.time_to_db(after))
-                sql += f" ORDER BY timestamp DESC, {layout.tie} DESC"
-                if limit is not None:
-                    sql += " LIMIT ?"
-                    params.append(limit)
-                rows = conn.execute(sql, params).fetchall()
             if config is None:
-                last = rows[0][0] if rows else None
+                events, last = self._all_events(conn, layout, key, row[1], row[2])
             else:
-                last = _last_event_id(conn, layout, key)
-            rows.reverse()
-            events = self._events.decode_all(
-                [(_cache_key(layout, row), index) for index, row in enumerate(rows)],
-                lambda index: _event_from_row(layout, rows[index], self.db_path))
+                events, last = self._window(conn, layout, key, limit, after)
             session = Session(
                 id=session_id, app_name=app_name, user_id=user_id,
                 state=merge_state(
@@ -224,6 +214,89 @@ class SqliteSessionService(BaseSessionService):
             return session
 
         return await self._db.read("get_session", load)
+
+    # -- loading events (worker threads, inside the caller's read transaction) ---------
+
+    def _all_events(self, conn: sqlite3.Connection, layout: Layout, key: _Key,
+                    update_time: Any, create_time: Any) -> tuple[list[Event], str | None]:
+        """Every event of the session, oldest first, and the last one's id.
+
+        Through the session's snapshot when this service holds one: unchanged, no event
+        row is read; appended to by other writers, only the new rows are read (see
+        ``_storage._snapshots``); anything else reads every row."""
+        snapshot = self._snapshots.get(key)
+        if snapshot is not None:
+            last = _last_event_id(conn, layout, key)
+            revision = _revision(layout, create_time, update_time, last)
+            if snapshot.revision == revision and _same_ties(conn, key, snapshot,
+                                                            update_time):
+                return list(snapshot.events), last
+            grown = self._grown(conn, layout, key, snapshot, revision)
+            if grown is not None:
+                self._snapshots.put(key, grown)
+                return list(grown.events), last
+        rows = conn.execute(
+            f"SELECT id, invocation_id, timestamp, event_data, {layout.tie} FROM events "
+            f"WHERE app_name = ? AND user_id = ? AND session_id = ? "
+            f"ORDER BY timestamp, {layout.tie}", key).fetchall()
+        events = self._decode(layout, rows)
+        last = str(rows[-1][0]) if rows else None
+        self._snapshots.put(key, Snapshot(
+            _revision(layout, create_time, update_time, last), tuple(events),
+            tuple((row[2], row[4]) for row in rows)))
+        return events, last
+
+    def _grown(self, conn: sqlite3.Connection, layout: Layout, key: _Key,
+               snapshot: Snapshot, revision: tuple[str, str]) -> Snapshot | None:
+        """``snapshot`` extended by the rows other writers appended after it, or
+        ``None`` when the stored events are not its events plus new ones after them
+        (another session of the same id, an event inserted earlier in the order)."""
+        old = snapshot.revision
+        if not snapshot.events or not isinstance(old, tuple) or old[0] != revision[0]:
+            return None
+        last_time, last_tie = snapshot.positions[-1]
+        found = conn.execute(
+            f"SELECT timestamp, {layout.tie} FROM events WHERE app_name = ? AND "
+            f"user_id = ? AND session_id = ? AND id = ?",
+            (*key, snapshot.events[-1].id)).fetchone()
+        if found is None or (found[0], found[1]) != (last_time, last_tie):
+            return None
+        rows = conn.execute(
+            f"SELECT id, invocation_id, timestamp, event_data, {layout.tie} FROM events "
+            f"WHERE app_name = ? AND user_id = ? AND session_id = ? AND "
+            f"(timestamp, {layout.tie}) > (?, ?) ORDER BY timestamp, {layout.tie}",
+            (*key, last_time, last_tie)).fetchall()
+        count = conn.execute("SELECT count(*) FROM events WHERE app_name = ? AND "
+                             "user_id = ? AND session_id = ?", key).fetchone()[0]
+        if not rows or count != len(snapshot.events) + len(rows):
+            return None
+        return snapshot.extended(revision, self._decode(layout, rows),
+                                 [(row[2], row[4]) for row in rows])
+
+    def _window(self, conn: sqlite3.Connection, layout: Layout, key: _Key,
+                limit: int | None, after: float | None) -> tuple[list[Event], str | None]:
+        """The events of a ``GetSessionConfig`` window, read in SQL through the index,
+        and the session's last event id."""
+        rows: list[Any] = []
+        if limit != 0:
+            sql = ("SELECT id, invocation_id, timestamp, event_data FROM events "
+                   "WHERE app_name = ? AND user_id = ? AND session_id = ?")
+            params: list[Any] = list(key)
+            if after is not None:
+                sql += " AND timestamp >= ?"
+                params.append(layout.time_to_db(after))
+            sql += f" ORDER BY timestamp DESC, {layout.tie} DESC"
+            if limit is not None:
+                sql += " LIMIT ?"
+                params.append(limit)
+            rows = conn.execute(sql, params).fetchall()
+        rows.reverse()
+        return self._decode(layout, rows), _last_event_id(conn, layout, key)
+
+    def _decode(self, layout: Layout, rows: list[Any]) -> list[Event]:
+        return self._events.decode_all(
+            [(_cache_key(layout, row), index) for index, row in enumerate(rows)],
+            lambda index: _event_from_row(layout, rows[index], self.db_path))
 
     async def list_sessions(
         self,
@@ -294,6 +367,7 @@ class SqliteSessionService(BaseSessionService):
                          "id = ?", key)
 
         await self._db.write("delete_session", delete)
+        self._snapshots.discard(key)
 
     async def get_user_state(self, *, app_name: str, user_id: str) -> dict[str, Any]:
         """The user's ``user:`` state without the prefix (``{}`` when none)."""
@@ -341,9 +415,10 @@ class SqliteSessionService(BaseSessionService):
         marker = session._storage_update_marker
         copy_last = session.events[-1].id if session.events else None
 
-        def append(conn: sqlite3.Connection, layout: Layout) -> tuple[str, float]:
-            row = conn.execute("SELECT update_time, state FROM sessions WHERE app_name = ? "
-                               "AND user_id = ? AND id = ?", key).fetchone()
+        def append(conn: sqlite3.Connection, layout: Layout) -> tuple[str, float, Any]:
+            row = conn.execute("SELECT update_time, state, create_time FROM sessions "
+                               "WHERE app_name = ? AND user_id = ? AND id = ?",
+                               key).fetchone()
             if row is None:
                 raise SessionNotFoundError(
                     f"Session not found: {session.id} (app {session.app_name!r}, user "
@@ -378,11 +453,12 @@ class SqliteSessionService(BaseSessionService):
             else:
                 conn.execute("UPDATE sessions SET update_time = ? WHERE app_name = ? AND "
                              "user_id = ? AND id = ?", (stamp, *key))
+            text = layout.dumps(document)
             try:
-                conn.execute(
+                rowid = conn.execute(
                     "INSERT INTO events (id, app_name, user_id, session_id, invocation_id, "
                     "timestamp, event_data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (event.id, *key, event.invocation_id, stamp, layout.dumps(document)))
+                    (event.id, *key, event.invocation_id, stamp, text)).lastrowid
             except sqlite3.IntegrityError as exc:
                 raise AlreadyExistsError(
                     f"Event {event.id} is already stored in session {session.id}; give "
@@ -399,9 +475,25 @@ class SqliteSessionService(BaseSessionService):
                 # Equal times: Sqlite-JSON orders ties by rowid (the new row's is the
                 # largest), v1 by id.
                 new_last = last_id if layout is V1 and str(last[0]) > event.id else event.id
-            return _marker(layout, stamp, new_last), layout.time_from_db(stamp)
+            # The service's snapshot of the session grows by this event when it held
+            # the revision just checked and the event comes last in the stored order.
+            snapshot = self._snapshots.get(key)
+            grow: Any = snapshot
+            if snapshot is not None and new_last == event.id and snapshot.revision == (
+                    _revision(layout, row[2], row[0], last_id)):
+                position = (stamp, rowid if layout is JSON else event.id)
+                if _comes_after(position, snapshot.positions):
+                    grow = (snapshot, _revision(layout, row[2], stamp, new_last), position,
+                            (event.id, event.invocation_id, stamp, text), layout)
+            return _marker(layout, stamp, new_last), layout.time_from_db(stamp), grow
 
-        new_marker, stored_time = await self._db.write("append_event", append)
+        new_marker, stored_time, grow = await self._db.write("append_event", append)
+        if isinstance(grow, Snapshot):  # not extendable: the next load reads anew
+            self._snapshots.replace(key, grow, None)
+        elif grow is not None:
+            snapshot, revision, position, stored, layout = grow
+            self._snapshots.replace(key, snapshot, snapshot.extended(
+                revision, self._decode(layout, [stored]), [position]))
         await super().append_event(session, event)
         session._storage_update_marker = new_marker
         session.last_update_time = stored_time
@@ -490,6 +582,47 @@ def _marker(layout: Layout, update_time: Any, last_event_id: str | None) -> str:
     Compared for equality only.  The last event id makes two appends whose events share
     a timestamp still count as two revisions."""
     return json.dumps([layout.marker_text(update_time), last_event_id])
+
+
+def _revision(layout: Layout, create_time: Any, update_time: Any,
+              last_event_id: str | None) -> tuple[str, str]:
+    """What a snapshot of the session's events is valid for: the session's creation
+    (another session of the same id has another) and its revision marker."""
+    return (layout.marker_text(create_time), _marker(layout, update_time, last_event_id))
+
+
+def _same_ties(conn: sqlite3.Connection, key: _Key, snapshot: Snapshot,
+               update_time: Any) -> bool:
+    """Whether the events stored with the session's ``update_time`` as timestamp are
+    as many as the snapshot holds.  An append makes ``update_time`` its event's
+    timestamp, so this catches the one append an unchanged marker hides: an event of
+    the same timestamp as the session's last update that did not become the last
+    event (ties ordered by id, or the last event later than the update).  An indexed
+    count of the ties only."""
+    try:
+        held = (bisect.bisect_right(snapshot.positions, update_time, key=_first)
+                - bisect.bisect_left(snapshot.positions, update_time, key=_first))
+    except TypeError:  # a column of odd types: do not guess
+        return False
+    stored = conn.execute("SELECT count(*) FROM events WHERE app_name = ? AND user_id = ? "
+                          "AND session_id = ? AND timestamp = ?",
+                          (*key, update_time)).fetchone()[0]
+    return bool(held == stored)
+
+
+def _first(position: tuple[Any, Any]) -> Any:
+    return position[0]
+
+
+def _comes_after(position: tuple[Any, Any], positions: tuple[Any, ...]) -> bool:
+    """Whether ``position`` sorts after every one of ``positions`` (ascending), as
+    SQLite orders them; values of other types than the last one's: not known, no."""
+    if not positions:
+        return True
+    last = positions[-1]
+    if type(last[0]) is not type(position[0]) or type(last[1]) is not type(position[1]):
+        return False
+    return bool(position > last)
 
 
 def _last_event_id(conn: sqlite3.Connection, layout: Layout, key: _Key) -> str | None:

@@ -6,6 +6,14 @@
 * ``_pages``: keyset page tokens for ``list_sessions`` (update time ascending, then
   user id, then session id; the token is the last listed session's key and the next
   page starts strictly after it, served by an index).
+* ``_snapshots``: each service's recently loaded or appended sessions' events, with the
+  stored revision they belong to, so a reload of an unchanged session reads no event
+  row and one appended to elsewhere reads only the new rows (LRU, bounded by events).
+  A store keeps it exact: the revision must change with every append through any
+  service (ours or google-adk's), and whatever is not "the same rows plus rows after
+  them" is read in full.  Events are changed only through the services' API (append,
+  delete): rows edited by hand in place, without touching the session row, are not
+  noticed until the session's next append.
 
 Rules for a durable store (``BaseSessionService`` subclass):
 
