@@ -3,7 +3,9 @@ cancel them all the way each framework's users cancel a group of tasks: trio-adk
 run in one nursery whose cancel scope is cancelled; ADK's are asyncio tasks, each cancelled,
 then gathered.
 
-Figures: milliseconds from the cancel until every consumer task has finished, how many model
+Figures: milliseconds from the cancel until every consumer task has finished (also as the
+process's CPU time, steadier than wall time on a shared machine, and the part of it spent in
+the garbage collector, with the number of full collections), how many model
 calls had finished their cleanup (``finally``) by then, and, measured right then, the tasks
 and sockets still alive beyond those alive before the runs started. If some cleanups had not
 run when the consumers finished, the time until they all did is
@@ -14,13 +16,16 @@ consumer (in one nursery, as above) waits on a hand-over from its producer (a sy
 as a run's task is, parked inside a call that never answers, with a ``finally`` that counts
 its cleanup); cancelling the nursery makes each consumer cancel its producer's scope and wait,
 shielded and bounded, until the producer has finished, as a run's consumer does. Timed the
-same way. Target: trio-adk within ``FLOOR_X`` times this floor, and ``ADK_X`` times faster
-than google-adk.
+same way, in a process with the same modules imported (so the garbage collector walks a
+heap of about the same size). Target: trio-adk within ``FLOOR_X`` times this floor, and
+``ADK_X`` times faster than google-adk.
 """
 
 from __future__ import annotations
 
+import gc
 import time
+from typing import Any
 
 from scenarios._common import (
     Context,
@@ -49,6 +54,37 @@ FLOOR_X = 3.0  # cancel time at most this many times the floor's
 ADK_X = 5.0  # and at least this many times faster than google-adk's
 TARGET = f"<= {FLOOR_X:g}x floor, >= {ADK_X:g}x faster than ADK"
 POLL_SECONDS = 2.0
+
+
+class Stopwatch:
+    """Wall time, process CPU time and the garbage collector's CPU time (timed through
+    ``gc.callbacks``) from ``start()`` to ``stop()``, as figures in milliseconds, and the
+    number of full collections."""
+
+    def __init__(self) -> None:
+        self.gc_seconds = 0.0
+        self.full_collections = 0
+        self._gc_started = 0.0
+        self._wall = self._cpu = 0.0
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_started = time.process_time()
+        else:
+            self.gc_seconds += time.process_time() - self._gc_started
+            self.full_collections += info["generation"] == 2
+
+    def start(self) -> None:
+        gc.callbacks.append(self._on_gc)
+        self._cpu = time.process_time()
+        self._wall = time.perf_counter()
+
+    def stop(self) -> dict[str, float]:
+        wall = time.perf_counter() - self._wall
+        cpu = time.process_time() - self._cpu
+        gc.callbacks.remove(self._on_gc)
+        return {"cancel_ms": wall * 1e3, "cancel_cpu_ms": cpu * 1e3,
+                "gc_ms": self.gc_seconds * 1e3, "full_gcs": self.full_collections}
 
 
 def trio_side(size: Size) -> SideResult:
@@ -80,9 +116,12 @@ def trio_side(size: Size) -> SideResult:
                 nursery.start_soon(consume, f"s{i}")
             await gauge.all_entered.wait()
             tasks_in_flight = len(_trio_app.all_tasks()) - tasks_before
+            watch = Stopwatch()
+            watch.start()
             start = time.perf_counter()
             nursery.cancel_scope.cancel()
-        cancel_ms = (time.perf_counter() - start) * 1e3
+        timing = watch.stop()
+        cancel_ms = timing["cancel_ms"]
         cleaned = gauge.cleaned
         tasks_alive = len(_trio_app.all_tasks()) - tasks_before
         sockets_now = open_sockets()
@@ -94,7 +133,7 @@ def trio_side(size: Size) -> SideResult:
 
         runs_alive = len(ACTIVE_RUNS)
         await runner.close()
-        return {"cancel_ms": cancel_ms, "all_cleaned_ms": all_cleaned_ms,
+        return {**timing, "all_cleaned_ms": all_cleaned_ms,
                 "cleaned": cleaned, "runs": runs, "tasks_in_flight": tasks_in_flight,
                 "tasks_alive": tasks_alive, "runs_alive": runs_alive,
                 "sockets_alive": None if sockets_before is None or sockets_now is None
@@ -130,11 +169,14 @@ def adk_side(size: Size) -> SideResult:
         tasks = [asyncio.create_task(consume(f"s{i}")) for i in range(runs)]
         await gauge.all_entered.wait()
         tasks_in_flight = len(asyncio.all_tasks()) - tasks_before
+        watch = Stopwatch()
+        watch.start()
         start = time.perf_counter()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        cancel_ms = (time.perf_counter() - start) * 1e3
+        timing = watch.stop()
+        cancel_ms = timing["cancel_ms"]
         cleaned = gauge.cleaned
         tasks_alive = len(asyncio.all_tasks()) - tasks_before
         sockets_now = open_sockets()
@@ -146,7 +188,7 @@ def adk_side(size: Size) -> SideResult:
         except TimeoutError:
             pass
         await runner.close()
-        return {"cancel_ms": cancel_ms, "all_cleaned_ms": all_cleaned_ms,
+        return {**timing, "all_cleaned_ms": all_cleaned_ms,
                 "cleaned": cleaned, "runs": runs, "tasks_in_flight": tasks_in_flight,
                 "tasks_alive": tasks_alive,
                 "sockets_alive": None if sockets_before is None or sockets_now is None
@@ -205,10 +247,11 @@ def floor_side(size: Size) -> SideResult:
                 nursery.start_soon(consume)
             await gauge.all_entered.wait()
             tasks_in_flight = len(_trio_app.all_tasks()) - tasks_before
-            start = time.perf_counter()
+            watch = Stopwatch()
+            watch.start()
             nursery.cancel_scope.cancel()
-        cancel_ms = (time.perf_counter() - start) * 1e3
-        return {"cancel_ms": cancel_ms, "all_cleaned_ms": cancel_ms, "cleaned": gauge.cleaned,
+        timing = watch.stop()
+        return {**timing, "all_cleaned_ms": timing["cancel_ms"], "cleaned": gauge.cleaned,
                 "runs": runs, "tasks_in_flight": tasks_in_flight,
                 "tasks_alive": len(_trio_app.all_tasks()) - tasks_before}
 
@@ -232,6 +275,11 @@ def rows(medians: Medians, size: Size, context: Context) -> list[Row]:
                      trio=_speedup(ours, adk), adk=1.0 if get(adk, "cancel_ms") else None,
                      target=f">= {ADK_X:g}x", lower_is_better=False)
     versus_adk.checks = [at_least(versus_adk.trio, ADK_X)]
+    cpu = Row(metric="the same, process CPU time (steadier on a shared machine)", unit="ms",
+              trio=get(ours, "cancel_cpu_ms"), adk=get(adk, "cancel_cpu_ms"),
+              floor=get(floor, "cancel_cpu_ms"))
+    collector = Row(metric="of which in the garbage collector (CPU)", unit="ms",
+                    trio=get(ours, "gc_ms"), adk=get(adk, "gc_ms"), floor=get(floor, "gc_ms"))
     cleaned = Row(metric="runs cleaned up by then", unit="runs", trio=get(ours, "cleaned"),
                   adk=get(adk, "cleaned"), target=f"all {runs}", lower_is_better=False)
     cleaned.checks = [None if cleaned.trio is None else cleaned.trio == runs]
@@ -243,7 +291,8 @@ def rows(medians: Medians, size: Size, context: Context) -> list[Row]:
     sockets = Row(metric="sockets still open", unit="sockets", trio=get(ours, "sockets_alive"),
                   adk=get(adk, "sockets_alive"), target="0")
     sockets.checks = [at_most(sockets.trio, 0)]
-    return [time_row, versus_floor, versus_adk, cleaned, all_cleaned, tasks, sockets]
+    return [time_row, versus_floor, versus_adk, cpu, collector, cleaned, all_cleaned, tasks,
+            sockets]
 
 
 def _over(side: SideResult | None, floor: SideResult | None) -> float | None:
