@@ -78,7 +78,11 @@ class AsyncioHost:
             if done is None:
                 done = _watch(task)
             if not task.done():
-                task.cancel()
+                # A task asyncio is already cancelling (``asyncio.run``'s shutdown
+                # cancels every task) is left to finish: cancelling it again would cut
+                # its cleanup short (a shielded anyio scope stops only one).
+                if not task.cancelling():
+                    task.cancel()
                 with trio.move_on_after(CLEANUP_GRACE, shield=True) as cleanup:
                     await done.wait()
                 if cleanup.cancelled_caught:
