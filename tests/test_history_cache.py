@@ -87,7 +87,8 @@ class History:
                      types.Content(role="user", parts=[self.response(call, n)]))
         elif kind == "confirmation":
             original = types.FunctionCall(id=f"o{n}", name="tool", args={})
-            self.add("root", types.Content(role="model", parts=[types.Part(function_call=original)]))
+            self.add("root", types.Content(role="model",
+                                           parts=[types.Part(function_call=original)]))
             self.add("root", types.Content(role="model", parts=[self.call(
                 "adk_request_confirmation", f"adk-{n}")]), long_running_tool_ids={f"adk-{n}"})
             self.add("root", types.Content(role="user", parts=[self.response(original, "ask")]))
