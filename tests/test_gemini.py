@@ -51,6 +51,7 @@ from trio_adk.agents import RunConfig, StreamingMode
 from trio_adk.errors import ModelConfigError, ModelConnectionError, ModelResponseError
 from trio_adk.events import Event
 from trio_adk.models import Gemini, LLMRegistry, LlmRequest, LlmResponse
+from trio_adk.models._gemini import _CoalescingStream
 from trio_adk.sessions import InMemorySessionService
 from trio_adk.testing import (
     FakeGeminiServer,
@@ -825,6 +826,39 @@ async def test_each_request_leaves_in_one_write() -> None:
         assert 4 == len(counting.writes)
         assert counting.writes[3] > 100_000 > counting.writes[2]
     assert [["hello"], ["hello"], [long_text]] == [r.texts() for r in server.requests]
+
+
+class _RefusingStream(httpcore.AsyncNetworkStream):
+    """A connection whose peer stopped reading but had answered: writes fail, reads give
+    the answer."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.writes = 0
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.writes += 1
+        raise httpcore.WriteError("the peer stopped reading")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        answer, self.answer = self.answer, b""
+        return answer
+
+
+async def test_held_writes_that_fail_still_let_the_answer_be_read() -> None:
+    """httpcore passes over a write error while sending a request and reads the answer
+    (a server may reply early, e.g. 413, and stop reading); held writes that fail when
+    the read sends them are passed over the same way.  A write too large to hold fails
+    at once, as an unheld write would."""
+    inner = _RefusingStream(b"HTTP/1.1 413 Too Large\r\n\r\n")
+    stream = _CoalescingStream(inner)
+    await stream.write(b"POST / HTTP/1.1\r\n\r\n")
+    await stream.write(b"{}")
+    assert 0 == inner.writes
+    assert b"HTTP/1.1 413 Too Large\r\n\r\n" == await stream.read(100)
+    assert 1 == inner.writes
+    with pytest.raises(httpcore.WriteError):
+        await stream.write(b"x" * 100_000)
 
 
 async def test_calls_over_tls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

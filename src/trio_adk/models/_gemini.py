@@ -421,7 +421,9 @@ class _CoalescingStream(httpcore.AsyncNetworkStream):
     one system call and one trio checkpoint fewer per request, and the server reads the
     whole request at once.  Writes that would hold more than ``_COALESCE_LIMIT`` bytes
     go out straight away (after what is held).  Held bytes are sent before a read or a
-    TLS upgrade, with the timeout of the last held write; closing drops them."""
+    TLS upgrade, with the timeout of the last held write; closing drops them.  A write
+    error when they are sent before a read is passed over, as httpcore passes over one
+    while writing a request, so that a response the server sent already is read."""
 
     def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
         self._stream = stream
@@ -445,7 +447,12 @@ class _CoalescingStream(httpcore.AsyncNetworkStream):
             await self._stream.write(data, self._timeout)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109 (httpcore's API)
-        await self._flush()
+        try:
+            await self._flush()
+        except httpcore.WriteError:
+            # As httpcore treats a request it could not finish writing: the server may
+            # have answered already (an early error response), which the read gets.
+            pass
         return await self._stream.read(max_bytes, timeout)
 
     async def aclose(self) -> None:
