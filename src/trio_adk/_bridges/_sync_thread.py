@@ -2,9 +2,10 @@
 
 The worker thread runs an asyncio loop with trio as its guest, so user code (tools,
 callbacks, custom agents) runs on asyncio there, as it does under ADK's sync ``run()``.
-The calling thread pulls events one at a time through the trio token, so an event is
-persisted exactly when the caller receives it, even in a thread whose own event loop is
-running (Jupyter, an asyncio or trio program calling sync code).
+The calling thread pulls events one at a time (a request and a reply per event, see
+``_Worker``), so an event is persisted exactly when the caller receives it, even in a
+thread whose own event loop is running (Jupyter, an asyncio or trio program calling sync
+code).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextvars
 import functools
 import queue
 import threading
+import time
 from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,6 +38,8 @@ T = TypeVar("T")
 
 # How often a sync caller blocked on the next event wakes to notice Ctrl-C.
 _POLL = 0.05
+# Longest a worker blocks its thread for the caller's next request (see _Worker).
+_BLOCK = 0.0005
 
 
 def _refuse_inside_trio(what: str) -> None:
@@ -57,7 +61,25 @@ def _refuse_inside_trio(what: str) -> None:
 
 
 class _Worker:
-    """A trio run on a private thread that hosts one run until released."""
+    """A trio run on a private thread that hosts one run until released.
+
+    The calling thread and the worker exchange requests and replies through two
+    ``SimpleQueue``s, one round trip per event: the caller asks for the next event, the
+    worker's main task receives it from the run's rendezvous and replies.  Pull semantics
+    are the rendezvous's: the run resumes only when the worker asks for the next event,
+    which it does only when the caller asked.
+
+    How the worker waits for a request: while the caller has been coming back within
+    :data:`_BLOCK`, by blocking its thread for at most that long, so a request costs one
+    thread wake-up and the guest trio run never goes idle between events.  Otherwise in
+    trio, woken through the trio token; an idle guest run is woken through trio's I/O
+    thread and then the asyncio loop, two more thread hops per event (for a consumer that
+    takes longer than ``_BLOCK`` per event anyway).  The price of blocking: anything else
+    on the worker's loops (other branches of the run, user asyncio tasks, I/O) waits
+    while the caller holds an event, at most ``_BLOCK`` per event; the run itself would
+    wait for the caller anyway (pull semantics).  One wait that runs out switches to
+    waiting in trio until the caller is quick again.
+    """
 
     def __init__(self, runner: Runner, request: RunRequest) -> None:
         self.runner = runner
@@ -65,8 +87,15 @@ class _Worker:
         self.ready = threading.Event()
         self.run: Run | None = None
         self.token: trio.lowlevel.TrioToken | None = None
-        self.released: trio.Event | None = None
         self.failure: BaseException | None = None
+        # True: send the next event; False: the caller is done (wait for the run, end).
+        self._requests: queue.SimpleQueue[bool] = queue.SimpleQueue()
+        self._replies: queue.SimpleQueue[outcome.Outcome[Event]] = queue.SimpleQueue()
+        # Guards ``_parked``: set while the worker waits for a request in trio.
+        self._lock = threading.Lock()
+        self._parked: trio.Event | None = None
+        self._fast = True  # the caller came back within _BLOCK last time
+        self._replied_at = 0.0
         context = contextvars.copy_context()
         self.thread = threading.Thread(target=context.run, args=(self._main,),
                                        name="trio_adk.run-thread", daemon=True)
@@ -80,15 +109,39 @@ class _Worker:
             self.ready.set()
 
     async def _host(self) -> None:
-        self.released = trio.Event()
         self.token = trio.lowlevel.current_trio_token()
         run = self.runner._new_run(self.request)
         run.start(current_host())  # user code runs on this thread's asyncio loop
         self.run = run
         self.ready.set()
         with trio.CancelScope(shield=True):
-            await self.released.wait()
+            while await self._next_request():
+                reply = await outcome.acapture(run.handoff.receive)
+                self._replied_at = time.perf_counter()
+                self._replies.put(reply)
         await run.wait_done(CLEANUP_GRACE)
+
+    async def _next_request(self) -> bool:
+        if self._fast:
+            try:
+                return self._requests.get(timeout=_BLOCK)
+            except queue.Empty:
+                self._fast = False
+        with self._lock:
+            try:
+                return self._requests.get_nowait()
+            except queue.Empty:
+                parked = self._parked = trio.Event()
+        await parked.wait()
+        self._fast = time.perf_counter() - self._replied_at < _BLOCK
+        return self._requests.get_nowait()
+
+    def _ask(self, more: bool) -> None:
+        with self._lock:
+            self._requests.put(more)
+            parked, self._parked = self._parked, None
+        if parked is not None:
+            self.call(parked.set)
 
     def start(self) -> Run:
         self.thread.start()
@@ -105,20 +158,10 @@ class _Worker:
 
         ``trio.EndOfChannel`` at the end.
         """
-        run = self.run
-        assert run is not None
-        box: queue.SimpleQueue[outcome.Outcome[Event]] = queue.SimpleQueue()
-
-        async def pull() -> None:
-            box.put(await outcome.acapture(run.handoff.receive))
-
-        def spawn() -> None:
-            trio.lowlevel.spawn_system_task(pull, name="trio_adk.sync-pull")
-
-        self.call(spawn)
+        self._ask(True)
         while True:
             try:
-                return box.get(timeout=_POLL).unwrap()
+                return self._replies.get(timeout=_POLL).unwrap()
             except queue.Empty:
                 if not self.thread.is_alive():
                     raise trio.EndOfChannel from None
@@ -131,8 +174,7 @@ class _Worker:
             pass
 
     def finish(self) -> None:
-        assert self.released is not None
-        self.call(self.released.set)
+        self._ask(False)
         self.thread.join()
 
 
