@@ -14,7 +14,7 @@ import trio
 from google.genai import types
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from trio_adk._usercode._host import is_native, iterate_user, native
+from trio_adk._usercode._host import current_host, is_native, native
 from trio_adk._utils._callbacks import call_chain
 from trio_adk._utils._cancel import CLEANUP_GRACE, cancelled_from_outside, leaked_cancel
 from trio_adk.agents._callback_context import CallbackContext
@@ -193,11 +193,11 @@ class BaseAgent(BaseModel):
                 if is_native(type(self)._run_live_impl):
                     await self._run_live(ctx)
                 else:  # user code: on the caller's library
-                    await _drive_generator(iterate_user(self._run_live_impl(ctx)), ctx)
+                    await _drive_user_generator(self._run_live_impl(ctx), ctx)
             elif is_native(type(self)._run_async_impl):
                 await self._run_impl(ctx)
             else:
-                await _drive_generator(iterate_user(self._run_async_impl(ctx)), ctx)
+                await _drive_user_generator(self._run_async_impl(ctx), ctx)
             if _ended(ctx):
                 return
             await self._after_agent(ctx)
@@ -252,6 +252,26 @@ class BaseAgent(BaseModel):
 def _ended(ctx: InvocationContext) -> bool:
     # A function, so type checkers do not carry the earlier check across awaits.
     return ctx.end_invocation
+
+
+async def _drive_user_generator(agen: AsyncGenerator[Event, None],
+                                ctx: InvocationContext) -> None:
+    """Emit every event of a user-written agent generator, on the caller's library.
+
+    On trio, the generator is isolated in a task (:func:`_drive_generator`).  On an
+    asyncio host each of its steps already runs in an asyncio task of its own, so none
+    of its code can hold a trio cancel scope across a yield: the run's task iterates it
+    directly, which saves the isolating task's hand-overs (two scheduler passes per
+    event).  Cancellation: the step in flight is cancelled on the host and the generator
+    closed there.
+    """
+    host = current_host()
+    if host is None:
+        await _drive_generator(agen, ctx)
+        return
+    async with aclosing(host.iterate(agen)) as events:
+        async for event in events:
+            await ctx.emit(event)
 
 
 async def _drive_generator(agen: AsyncGenerator[Event, None], ctx: InvocationContext) -> None:
