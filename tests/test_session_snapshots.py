@@ -238,3 +238,38 @@ def test_random_interleavings_load_what_a_fresh_service_loads(
             assert_same(await full_load(opener, sid), await load(writers[0], sid))
 
     trio.run(main)
+
+
+async def test_sqlite_without_the_rowid_range_counts_instead(
+        opener: Opener, monkeypatch: pytest.MonkeyPatch,
+        request: pytest.FixtureRequest) -> None:
+    """When more rows were stored since (in any session) than SQLite's service reads to
+    find the new ones, it reads the rows after the snapshot and counts the session's
+    rows: same results."""
+    if not request.node.callspec.params["opener"].startswith("sqlite"):
+        pytest.skip("SQLite's rowid range only")
+    from trio_adk.sessions._sqlite import _service
+
+    monkeypatch.setattr(_service, "_SCAN_BUDGET", 1)
+    await test_appends_by_another_instance_are_seen_and_only_they_are_read(opener)
+    await test_an_event_appended_elsewhere_earlier_in_the_order_is_in_its_place(opener)
+    await test_a_session_deleted_and_recreated_with_the_same_id_is_loaded_afresh(opener)
+
+
+def test_snapshots_grown_twice_from_one_keep_their_own_events() -> None:
+    """Growing appends to the shared lists only at their end; a second growth of the
+    same snapshot copies, so no snapshot ever sees another's events."""
+    from trio_adk.sessions._storage._snapshots import Snapshot
+
+    items = [event(text=str(i)) for i in range(5)]
+    base = Snapshot.of("r0", items[:2], [0, 1])
+    first = base.extended("r1", items[2:4], [2, 3])
+    second = base.extended("r2", items[4:], [4])
+    assert items[:2] == base.event_list()
+    assert items[:4] == first.event_list()
+    assert [*items[:2], items[4]] == second.event_list()
+    assert (1, 3, 4) == (base.last_position(), first.last_position(),
+                         second.last_position())
+    copy = first.event_list()
+    copy.append(items[0])
+    assert items[:4] == first.event_list()

@@ -268,14 +268,14 @@ class DatabaseSessionService(BaseSessionService):
         if config is not None:
             events = [_event(r) for r in rows]
         elif snapshot is not None and not rows:
-            events = list(snapshot.events)  # unchanged since this service last saw it
+            events = snapshot.event_list()  # unchanged since this service last saw it
         else:
             new = [_event(r) for r in rows]
             grown = (snapshot.extended(revision, new, [(r[2], r[0]) for r in rows])
                      if snapshot is not None else
-                     Snapshot(revision, tuple(new), tuple((r[2], r[0]) for r in rows)))
+                     Snapshot.of(revision, new, [(r[2], r[0]) for r in rows]))
             self._snapshots.put(key, grown)
-            events = list(grown.events)
+            events = grown.event_list()
         return _session(app_name, user_id, session_id, merge_state(state, app, user),
                         events, update_time)
 
@@ -480,7 +480,7 @@ class DatabaseSessionService(BaseSessionService):
             snapshot = self._snapshots.get(key)
             if (snapshot is None or version is None or inserted is None
                     or snapshot.revision != (_marker(row[1]), row[2], _marker(row[0]))
-                    or (snapshot.positions and not when > snapshot.positions[-1][0])):
+                    or (snapshot.size and not when > snapshot.last_position()[0])):
                 return when, None
             return when, (snapshot, (_marker(row[1]), version[0], _marker(when)),
                           (event.id, event.invocation_id, when, inserted[0]))
@@ -709,9 +709,9 @@ def _new_rows(conn: _Conn, key: tuple[str, str, str], snapshot: Snapshot,
     events are not the snapshot's plus new ones after them (another session of the
     same id, an event stored earlier in the order, none added)."""
     old = snapshot.revision
-    if not snapshot.events or not isinstance(old, tuple) or old[0] != revision[0]:
+    if not snapshot.size or not isinstance(old, tuple) or old[0] != revision[0]:
         return []
-    last_time, last_id = snapshot.positions[-1]
+    last_time, last_id = snapshot.last_position()
     found = conn.execute(
         "SELECT \"timestamp\" FROM events WHERE id = %s AND app_name = %s AND "
         "user_id = %s AND session_id = %s", (last_id, *key)).fetchone()
@@ -726,7 +726,7 @@ def _new_rows(conn: _Conn, key: tuple[str, str, str], snapshot: Snapshot,
         return []
     count = conn.execute("SELECT count(*) FROM events WHERE app_name = %s AND "
                          "user_id = %s AND session_id = %s", key).fetchone()
-    if count is None or count[0] != len(snapshot.events) + len(rows):
+    if count is None or count[0] != snapshot.size + len(rows):
         return []
     return rows
 

@@ -45,6 +45,7 @@ _SYNCHRONOUS = ("normal", "full")
 _IN_CHUNK = 500  # user ids per IN (...) when merging user state into a listed page
 _MAX_BATCH = 10_000
 _CACHE_BYTES = 32 << 20  # stored event text whose decoded events are kept for reloads
+_SCAN_BUDGET = 1000  # rows stored since a snapshot (any session) read to find its new ones
 
 
 class SqliteSessionService(BaseSessionService):
@@ -230,21 +231,21 @@ class SqliteSessionService(BaseSessionService):
             revision = _revision(layout, create_time, update_time, last)
             if snapshot.revision == revision and _same_ties(conn, key, snapshot,
                                                             update_time):
-                return list(snapshot.events), last
+                return snapshot.event_list(), last
             grown = self._grown(conn, layout, key, snapshot, revision)
             if grown is not None:
                 self._snapshots.put(key, grown)
-                return list(grown.events), last
+                return grown.event_list(), last
         rows = conn.execute(
-            f"SELECT id, invocation_id, timestamp, event_data, {layout.tie} FROM events "
-            f"WHERE app_name = ? AND user_id = ? AND session_id = ? "
+            f"SELECT id, invocation_id, timestamp, event_data, {layout.tie}, rowid "
+            f"FROM events WHERE app_name = ? AND user_id = ? AND session_id = ? "
             f"ORDER BY timestamp, {layout.tie}", key).fetchall()
         events = self._decode(layout, rows)
         last = str(rows[-1][0]) if rows else None
-        self._snapshots.put(key, Snapshot(
-            _revision(layout, create_time, update_time, last), tuple(events),
-            tuple((row[2], row[4]) for row in rows)))
-        return events, last
+        self._snapshots.put(key, Snapshot.of(
+            _revision(layout, create_time, update_time, last), events,
+            [(row[2], row[4]) for row in rows], _top(rows, None)))
+        return events[:], last
 
     def _grown(self, conn: sqlite3.Connection, layout: Layout, key: _Key,
                snapshot: Snapshot, revision: tuple[str, str]) -> Snapshot | None:
@@ -252,26 +253,33 @@ class SqliteSessionService(BaseSessionService):
         ``None`` when the stored events are not its events plus new ones after them
         (another session of the same id, an event inserted earlier in the order)."""
         old = snapshot.revision
-        if not snapshot.events or not isinstance(old, tuple) or old[0] != revision[0]:
+        if not snapshot.size or not isinstance(old, tuple) or old[0] != revision[0]:
             return None
-        last_time, last_tie = snapshot.positions[-1]
+        last_time, last_tie = snapshot.last_position()
         found = conn.execute(
             f"SELECT timestamp, {layout.tie} FROM events WHERE app_name = ? AND "
             f"user_id = ? AND session_id = ? AND id = ?",
-            (*key, snapshot.events[-1].id)).fetchone()
+            (*key, snapshot.events[snapshot.size - 1].id)).fetchone()
         if found is None or (found[0], found[1]) != (last_time, last_tie):
             return None
-        rows = conn.execute(
-            f"SELECT id, invocation_id, timestamp, event_data, {layout.tie} FROM events "
-            f"WHERE app_name = ? AND user_id = ? AND session_id = ? AND "
-            f"(timestamp, {layout.tie}) > (?, ?) ORDER BY timestamp, {layout.tie}",
-            (*key, last_time, last_tie)).fetchall()
-        count = conn.execute("SELECT count(*) FROM events WHERE app_name = ? AND "
-                             "user_id = ? AND session_id = ?", key).fetchone()[0]
-        if not rows or count != len(snapshot.events) + len(rows):
+        rows = _inserted_since(conn, key, snapshot.mark, layout.tie)
+        if rows is None:
+            # Too many rows stored since (in any session) to look at them: the rows
+            # after the snapshot's last one, and a count proving there are no others.
+            rows = conn.execute(
+                f"SELECT id, invocation_id, timestamp, event_data, {layout.tie}, rowid "
+                f"FROM events WHERE app_name = ? AND user_id = ? AND session_id = ? AND "
+                f"(timestamp, {layout.tie}) > (?, ?) ORDER BY timestamp, {layout.tie}",
+                (*key, last_time, last_tie)).fetchall()
+            count = conn.execute("SELECT count(*) FROM events WHERE app_name = ? AND "
+                                 "user_id = ? AND session_id = ?", key).fetchone()[0]
+            if count != snapshot.size + len(rows):
+                return None
+        if not rows or not _comes_after((rows[0][2], rows[0][4]), snapshot.last_position()):
             return None
         return snapshot.extended(revision, self._decode(layout, rows),
-                                 [(row[2], row[4]) for row in rows])
+                                 [(row[2], row[4]) for row in rows],
+                                 _top(rows, snapshot.mark))
 
     def _window(self, conn: sqlite3.Connection, layout: Layout, key: _Key,
                 limit: int | None, after: float | None) -> tuple[list[Event], str | None]:
@@ -482,9 +490,9 @@ class SqliteSessionService(BaseSessionService):
             if snapshot is not None and new_last == event.id and snapshot.revision == (
                     _revision(layout, row[2], row[0], last_id)):
                 position = (stamp, rowid if layout is JSON else event.id)
-                if _comes_after(position, snapshot.positions):
+                if _comes_after(position, snapshot.last_position()):
                     grow = (snapshot, _revision(layout, row[2], stamp, new_last), position,
-                            (event.id, event.invocation_id, stamp, text), layout)
+                            (event.id, event.invocation_id, stamp, text, rowid), layout)
             return _marker(layout, stamp, new_last), layout.time_from_db(stamp), grow
 
         new_marker, stored_time, grow = await self._db.write("append_event", append)
@@ -493,7 +501,8 @@ class SqliteSessionService(BaseSessionService):
         elif grow is not None:
             snapshot, revision, position, stored, layout = grow
             self._snapshots.replace(key, snapshot, snapshot.extended(
-                revision, self._decode(layout, [stored]), [position]))
+                revision, self._decode(layout, [stored]), [position],
+                _top([(*stored, stored[4])], snapshot.mark)))
         await super().append_event(session, event)
         session._storage_update_marker = new_marker
         session.last_update_time = stored_time
@@ -600,8 +609,10 @@ def _same_ties(conn: sqlite3.Connection, key: _Key, snapshot: Snapshot,
     event (ties ordered by id, or the last event later than the update).  An indexed
     count of the ties only."""
     try:
-        held = (bisect.bisect_right(snapshot.positions, update_time, key=_first)
-                - bisect.bisect_left(snapshot.positions, update_time, key=_first))
+        held = (bisect.bisect_right(snapshot.positions, update_time, 0, snapshot.size,
+                                    key=_first)
+                - bisect.bisect_left(snapshot.positions, update_time, 0, snapshot.size,
+                                     key=_first))
     except TypeError:  # a column of odd types: do not guess
         return False
     stored = conn.execute("SELECT count(*) FROM events WHERE app_name = ? AND user_id = ? "
@@ -614,12 +625,54 @@ def _first(position: tuple[Any, Any]) -> Any:
     return position[0]
 
 
-def _comes_after(position: tuple[Any, Any], positions: tuple[Any, ...]) -> bool:
-    """Whether ``position`` sorts after every one of ``positions`` (ascending), as
-    SQLite orders them; values of other types than the last one's: not known, no."""
-    if not positions:
+def _inserted_since(conn: sqlite3.Connection, key: _Key, mark: Any, tie: str
+                    ) -> list[Any] | None:
+    """The session's rows stored after the snapshot whose newest row is ``mark`` (its
+    rowid and event id), in the events' order; ``None`` when that cannot be told
+    cheaply.
+
+    SQLite gives a new row a rowid above the table's highest, so while the marked row
+    is still there every row stored since has a higher rowid: a range of the table's
+    own b-tree, from the rows stored since in any session (at most _SCAN_BUDGET of
+    them, else ``None``), with no need to count the session's rows."""
+    if mark is None:
+        return None
+    top, top_id = mark
+    if conn.execute("SELECT 1 FROM events WHERE rowid = ? AND +id = ? AND +app_name = ? "
+                    "AND +user_id = ? AND +session_id = ?", (top, top_id, *key)
+                    ).fetchone() is None:
+        return None
+    since = conn.execute("SELECT count(*) FROM (SELECT 1 FROM events WHERE rowid > ? "
+                         "LIMIT ?)", (top, _SCAN_BUDGET)).fetchone()[0]
+    if since >= _SCAN_BUDGET:
+        return None
+    rows = conn.execute(
+        f"SELECT id, invocation_id, timestamp, event_data, {tie}, rowid FROM events "
+        f"WHERE rowid > ? AND +app_name = ? AND +user_id = ? AND +session_id = ?",
+        (top, *key)).fetchall()
+    try:
+        rows.sort(key=lambda row: (row[2], row[4]))
+    except TypeError:  # a column of odd types: do not guess
+        return None
+    return rows
+
+
+def _top(rows: list[Any], mark: Any) -> Any:
+    """The (rowid, event id) of the highest rowid among ``rows`` (rowid in column 5)
+    and ``mark``."""
+    best = mark
+    for row in rows:
+        if isinstance(row[5], int) and (best is None or row[5] > best[0]):
+            best = (row[5], str(row[0]))
+    return best
+
+
+def _comes_after(position: tuple[Any, Any], last: tuple[Any, Any] | None) -> bool:
+    """Whether ``position`` sorts after ``last`` (the last of a snapshot's positions;
+    ``None``: it has none) as SQLite orders them; values of other types: not known,
+    no."""
+    if last is None:
         return True
-    last = positions[-1]
     if type(last[0]) is not type(position[0]) or type(last[1]) is not type(position[1]):
         return False
     return bool(position > last)

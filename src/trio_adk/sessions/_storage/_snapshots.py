@@ -34,22 +34,58 @@ from trio_adk.events._event import Event
 DEFAULT_MAX_EVENTS = 20_000
 
 
+_GROW_LOCK = threading.Lock()
+
+
 @attrs.frozen
 class Snapshot:
-    """One session's events as stored at ``revision``.
+    """One session's events as stored at ``revision``: the first ``size`` items of
+    ``events``, with ``positions[i]`` event ``i``'s place in the store's order (its
+    ORDER BY columns as the driver returned them), ascending.
 
-    ``positions[i]`` is event ``i``'s place in the store's order (its ORDER BY columns,
-    as the driver returned them), ascending.
+    The lists are shared by the snapshots grown from one another and only ever
+    appended to (under a lock), so growing a snapshot by k events costs k, not the
+    history; the first ``size`` items never change.
     """
 
     revision: Hashable
-    events: tuple[Event, ...]
-    positions: tuple[Any, ...]
+    events: list[Event] = attrs.field(repr=False)
+    positions: list[Any] = attrs.field(repr=False)
+    size: int
+    # Where the store's newest row of these is, if the store can find the rows stored
+    # after it directly (SQLite: the highest rowid, and that row's event id).
+    mark: Any = None
+
+    @classmethod
+    def of(cls, revision: Hashable, events: list[Event], positions: list[Any],
+           mark: Any = None) -> Snapshot:
+        """A snapshot owning ``events`` and ``positions`` (not to be changed after)."""
+        return cls(revision, events, positions, len(events), mark)
+
+    def event_list(self) -> list[Event]:
+        """A new list of the events (the Event objects are shared)."""
+        return self.events[:self.size]
+
+    def last_event(self) -> Event | None:
+        return self.events[self.size - 1] if self.size else None
+
+    def last_position(self) -> Any:
+        return self.positions[self.size - 1] if self.size else None
 
     def extended(self, revision: Hashable, events: Sequence[Event],
-                 positions: Sequence[Any]) -> Snapshot:
-        return Snapshot(revision, self.events + tuple(events),
-                        self.positions + tuple(positions))
+                 positions: Sequence[Any], mark: Any = None) -> Snapshot:
+        """This snapshot and ``events`` after it, at ``revision``."""
+        with _GROW_LOCK:
+            if len(self.events) == self.size:  # the lists end here: append in place
+                self.events.extend(events)
+                self.positions.extend(positions)
+                return Snapshot(revision, self.events, self.positions,
+                                self.size + len(events), mark)
+            grown = self.events[:self.size]
+            where = self.positions[:self.size]
+        grown.extend(events)
+        where.extend(positions)
+        return Snapshot(revision, grown, where, len(grown), mark)
 
 
 class SessionSnapshots:
@@ -89,14 +125,14 @@ class SessionSnapshots:
     def _put(self, key: Hashable, snapshot: Snapshot | None) -> None:
         old = self._entries.pop(key, None)
         if old is not None:
-            self._held -= len(old.events)
-        if snapshot is None or not self.max_events or len(snapshot.events) > self.max_events:
+            self._held -= old.size
+        if snapshot is None or not self.max_events or snapshot.size > self.max_events:
             return
         self._entries[key] = snapshot
-        self._held += len(snapshot.events)
+        self._held += snapshot.size
         while self._held > self.max_events:
             _, dropped = self._entries.popitem(last=False)
-            self._held -= len(dropped.events)
+            self._held -= dropped.size
 
     @property
     def held(self) -> int:
