@@ -240,14 +240,12 @@ def test_random_interleavings_load_what_a_fresh_service_loads(
     trio.run(main)
 
 
+@pytest.mark.parametrize("opener", ["sqlite-json", "sqlite-v1"], indirect=True)
 async def test_sqlite_without_the_rowid_range_counts_instead(
-        opener: Opener, monkeypatch: pytest.MonkeyPatch,
-        request: pytest.FixtureRequest) -> None:
+        opener: Opener, monkeypatch: pytest.MonkeyPatch) -> None:
     """When more rows were stored since (in any session) than SQLite's service reads to
     find the new ones, it reads the rows after the snapshot and counts the session's
     rows: same results."""
-    if not request.node.callspec.params["opener"].startswith("sqlite"):
-        pytest.skip("SQLite's rowid range only")
     from trio_adk.sessions._sqlite import _service
 
     monkeypatch.setattr(_service, "_SCAN_BUDGET", 1)

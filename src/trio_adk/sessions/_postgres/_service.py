@@ -94,6 +94,12 @@ class DatabaseSessionService(BaseSessionService):
     commit stores nothing and leaves the caller's copy unchanged; one whose commit
     already happened updates the copy, then the cancellation propagates).
 
+    Reloads: the service keeps the events of sessions it loaded or appended lately (at
+    most 20,000 events); a reload whose session row is unchanged (same ``xmin``,
+    creation and update time) reads no event row, one appended to by other writers
+    reads only the rows after those it holds (checked against the session's row
+    count), anything else reads everything.
+
     ``claim_session`` holds a PostgreSQL advisory lock (on a connection of its own) for
     the run, so runs on one session take turns across processes and hosts; the server
     releases it when the holder's connection dies.

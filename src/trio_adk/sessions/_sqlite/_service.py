@@ -78,7 +78,10 @@ class SqliteSessionService(BaseSessionService):
     writers holding the same old copy can never both append; ``claim_session`` holds a
     session against other processes too (an OS lock on a file in ``<db>.locks/``,
     released by the kernel if the process dies); ``list_sessions`` pages and
-    ``get_session`` windows are served by indexes.
+    ``get_session`` windows are served by indexes; a reload costs the events stored
+    since this service last loaded or appended the session, not the whole history
+    (it keeps recent sessions' events, at most 20,000, and reads no event row when the
+    session's revision is unchanged, only the new rows when other writers appended).
 
     Threads and cancellation: every method may be called from any trio run on any
     thread (and from asyncio, through the runner's bridge).  The file is used from
