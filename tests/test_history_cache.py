@@ -9,8 +9,10 @@ only when no user code can see them."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from google.genai import types
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,11 +21,22 @@ from trio_adk import Agent
 from trio_adk.agents._invocation_context import InvocationContext
 from trio_adk.events import Event, EventActions
 from trio_adk.events.event_actions import EventCompaction
+from trio_adk.flows import _history_cache as history_cache
 from trio_adk.flows._contents import build_contents
 from trio_adk.flows._history_cache import forget_all, history, shares_contents
 from trio_adk.sessions import InMemorySessionService
 from trio_adk.sessions._session import Session
 from trio_adk.testing import ScriptedModel
+
+
+@pytest.fixture(autouse=True, scope="module")
+def keep_every_history() -> Iterator[None]:
+    """Keep views of short histories too, so the examples exercise the extension."""
+    saved = history_cache.MIN_KEPT_HISTORY
+    history_cache.MIN_KEPT_HISTORY = 0
+    yield
+    history_cache.MIN_KEPT_HISTORY = saved
+
 
 KINDS = ["user", "reply", "other_agent", "calls", "answer_last", "answer_old",
          "user_answer", "confirmation", "compaction", "rewind", "branch", "empty",
@@ -198,3 +211,18 @@ def test_a_call_id_that_comes_back_rebuilds() -> None:
     ctx = context(service, built.events, agent)
     assert dumped(build_contents(ctx, "root", include="default")) == dumped(
         history(ctx, agent, include="default"))
+
+
+def test_a_short_history_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(history_cache, "MIN_KEPT_HISTORY", 4)
+    forget_all()
+    service = InMemorySessionService()
+    agent = Agent(name="root", model=ScriptedModel(replies=[]))
+    built = History()
+    for kind in ("user", "reply", "user"):
+        built.step(kind, 0)
+    history(context(service, built.events, agent), agent, include="default")
+    assert service not in history_cache._VIEWS
+    built.step("reply", 0)
+    history(context(service, built.events, agent), agent, include="default")
+    assert 1 == len(history_cache._VIEWS[service].by_key)

@@ -53,6 +53,10 @@ if TYPE_CHECKING:
     from trio_adk.agents._invocation_context import InvocationContext
     from trio_adk.agents._llm_agent import LlmAgent
 
+#: Histories shorter than this are converted from scratch and not kept: that costs
+#: less than a kept view's bookkeeping, and most sessions are short.
+MIN_KEPT_HISTORY = 16
+
 #: Events kept converted per session service, over all its views (least recently used
 #: views dropped first); about 0.4 kB each, as the parts are shared with the events.
 MAX_CACHED_EVENTS = 100_000
@@ -191,8 +195,8 @@ def history(ctx: InvocationContext, agent: LlmAgent, *, include: str) -> list[ty
     events = ctx.session.events
     branch = ctx.branch
     agent_name = agent.name
-    views = _views_of(ctx.session_service)
-    if views is None:
+    views = _views_of(ctx.session_service) if len(events) >= MIN_KEPT_HISTORY else None
+    if views is None:  # a short history (or a service without weak references)
         kept, _ = kept_events(events, branch=branch, agent_name=agent_name)
         return contents_of(kept, agent_name=agent_name, include=include)
     key = (ctx.app_name, ctx.user_id, ctx.session.id, agent_name, branch)
