@@ -58,7 +58,8 @@ def test_compare_quick_without_adk(tmp_path: Path) -> None:
             assert "ok" == sides["floor"]["status"], (name, sides["floor"])
         assert record["rows"], name
         for row in record["rows"]:
-            assert row["trio"] is not None, (name, row)
+            # Only a figure made from google-adk's own (a ratio to it) may be missing.
+            assert row["trio"] is not None or "google-adk" in row["metric"], (name, row)
             assert row["adk"] is None, (name, row)
             assert row["ratio"] is None, (name, row)
             if any(check is None for check in row["checks"]):
