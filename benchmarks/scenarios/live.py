@@ -15,6 +15,18 @@ server, same trust), timed until its echo is parsed.
 
 Target: the p99 latency each framework adds on top of the floor's p99, trio-adk's at most
 half of google-adk's.
+
+Then, in the same process, the memory a live session in flight holds (issue 18 asks for it
+side by side with ADK, no target): ``sessions`` live runs opened at once, each with its own
+``LiveRequestQueue`` that sent one audio frame, and its echo received, so every connection
+is established and idle; measured with ``tracemalloc`` (the Python heap, after a garbage
+collection, the same measure as the memory scenario; traced from just before a one-session
+warm-up so the frameworks' lazy caches are not counted), the growth divided by the sessions.
+It counts everything a user's process keeps per live session (the run, its queue, its stored
+session, the websocket and its buffers as Python objects) but not OpenSSL's own allocations,
+so the resident set growth per session is recorded too (``rss_kib_per_live_session``, coarser:
+the allocator's rounding). Then every queue is closed and every run cancelled (the consumers
+walk away).
 """
 
 from __future__ import annotations
@@ -22,6 +34,8 @@ from __future__ import annotations
 import os
 import struct
 import time
+import tracemalloc
+from collections.abc import Callable
 from typing import Any
 
 from scenarios._common import (
@@ -32,11 +46,13 @@ from scenarios._common import (
     Size,
     at_most,
     cli,
+    current_rss_mib,
     get,
     ms_quantiles,
     sample_runs,
     scaled,
 )
+from scenarios.memory import traced
 
 NAME = "live"
 WHAT = "run_live, fake server over TLS: frame-to-echo p50/p99"
@@ -51,8 +67,8 @@ LIVE_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGener
 # Sub-millisecond tails move with whatever else the machine does: more, shorter rounds.
 ROUNDS = 5
 SIZES: dict[str, Size] = {
-    "quick": {"runs": 5, "warmup": 2},
-    "full": {"runs": 3000, "warmup": 100},
+    "quick": {"runs": 5, "warmup": 2, "sessions": 3},
+    "full": {"runs": 3000, "warmup": 100, "sessions": 50},
 }
 
 
@@ -73,6 +89,33 @@ def echoed(event: Any) -> list[int]:
         return []
     return [frame_seq(part.inline_data.data) for part in event.content.parts
             if part.inline_data is not None and part.inline_data.data]
+
+
+Snapshot = Callable[[], tuple[int, float]]
+"""Taken while the live sessions are held: (traced bytes, RSS in MiB)."""
+
+
+def snapshot() -> tuple[int, float]:
+    """The traced bytes after a garbage collection, and the resident set size in MiB."""
+    return traced(), current_rss_mib()
+
+
+async def per_live_session(sessions: int, hold: Callable[[int, Snapshot], Any]) -> SideResult:
+    """The memory figures of ``sessions`` live sessions in flight, the same for both
+    frameworks: ``await hold(n, take)`` opens ``n`` live sessions at once, calls ``take()``
+    once every one has its echo, then closes them all and returns what ``take`` returned."""
+    tracemalloc.start()
+    try:
+        await hold(1, snapshot)  # warm-up: lazy caches are filled before the baseline
+        before_bytes, before_rss = snapshot()
+        held_bytes, held_rss = await hold(sessions, snapshot)
+        after_bytes = traced()
+    finally:
+        tracemalloc.stop()
+    return {"bytes_per_live_session": (held_bytes - before_bytes) / sessions,
+            "rss_kib_per_live_session": (held_rss - before_rss) * 1024 / sessions,
+            "bytes_left_per_closed_session": (after_bytes - before_bytes) / sessions,
+            "live_sessions": sessions}
 
 
 def trio_side(size: Size) -> SideResult:
@@ -110,13 +153,37 @@ def trio_side(size: Size) -> SideResult:
         await done.wait()
         return arrived[seq] - start
 
+    async def one_live_session(live_queue: LiveRequestQueue, echo: trio.Event) -> None:
+        session = await runner.session_service.create_session(app_name="bench", user_id="u")
+        live_queue.send_realtime(types.Blob(data=frame(0), mime_type=MIME))
+        async for event in runner.run_live(user_id="u", session_id=session.id,
+                                           live_request_queue=live_queue,
+                                           run_config=RunConfig(response_modalities=["AUDIO"])):
+            if echoed(event):
+                echo.set()
+
+    async def hold(n: int, take: Snapshot) -> tuple[int, float]:
+        queues = [LiveRequestQueue() for _ in range(n)]
+        echoes = [trio.Event() for _ in range(n)]
+        async with trio.open_nursery() as nursery:
+            for live_queue, echo in zip(queues, echoes, strict=True):
+                nursery.start_soon(one_live_session, live_queue, echo)
+            for echo in echoes:
+                await echo.wait()
+            figures = take()
+            for live_queue in queues:
+                live_queue.close()
+            nursery.cancel_scope.cancel()  # the consumers walk away: the runs close
+        return figures
+
     async def main() -> SideResult:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(consume)
             samples = await sample_runs(ping, size)
             nursery.cancel_scope.cancel()  # the consumer walks away: the run closes
+        memory = await per_live_session(size["sessions"], hold)
         await runner.close()
-        return ms_quantiles(samples, "echo_")
+        return {**ms_quantiles(samples, "echo_"), **memory}
 
     return trio.run(main)
 
@@ -153,6 +220,37 @@ def adk_side(size: Size) -> SideResult:
         queue.send_realtime(types.Blob(data=frame(seq), mime_type=MIME))
         return await done - start
 
+    async def one_live_session(live_queue: Any, echo: asyncio.Event) -> None:
+        session = await runner.session_service.create_session(app_name="bench", user_id="u")
+        live_queue.send_realtime(types.Blob(data=frame(0), mime_type=MIME))
+        async for event in runner.run_live(user_id="u", session_id=session.id,
+                                           live_request_queue=live_queue,
+                                           run_config=RunConfig(response_modalities=["AUDIO"])):
+            if echoed(event):
+                echo.set()
+
+    async def hold(n: int, take: Snapshot) -> tuple[int, float]:
+        queues = [LiveRequestQueue() for _ in range(n)]
+        echoes = [asyncio.Event() for _ in range(n)]
+        consumers = [asyncio.create_task(one_live_session(live_queue, echo))
+                     for live_queue, echo in zip(queues, echoes, strict=True)]
+        waits = [asyncio.create_task(echo.wait()) for echo in echoes]
+        try:
+            # A consumer that fails before its echo ends the wait with its error.
+            while not all(wait.done() for wait in waits):
+                await asyncio.wait([*waits, *consumers], return_when=asyncio.FIRST_COMPLETED)
+                for consumer in consumers:
+                    if consumer.done():
+                        consumer.result()
+            waits.clear()
+            return take()
+        finally:
+            for live_queue in queues:
+                live_queue.close()
+            for task in [*waits, *consumers]:
+                task.cancel()  # the consumers walk away
+            await asyncio.gather(*waits, *consumers, return_exceptions=True)
+
     async def main() -> SideResult:
         consumer = asyncio.create_task(consume())
         try:
@@ -163,8 +261,9 @@ def adk_side(size: Size) -> SideResult:
                 await consumer
             except asyncio.CancelledError:
                 pass
+        memory = await per_live_session(size["sessions"], hold)
         await runner.close()
-        return ms_quantiles(samples, "echo_")
+        return {**ms_quantiles(samples, "echo_"), **memory}
 
     return asyncio.run(main())
 
@@ -225,7 +324,10 @@ def rows(medians: Medians, size: Size, context: Context) -> list[Row]:
                 trio=_added(ours, floor, "echo_p99_ms"), adk=_added(adk, floor, "echo_p99_ms"),
                 target=TARGET)
     added.checks = [at_most(added.trio, scaled(added.adk, ADDED_SHARE))]
-    return [*out, added]
+    memory = Row(metric=f"memory per live session ({size['sessions']:,} idle at once)",
+                 unit="KiB", trio=scaled(get(ours, "bytes_per_live_session"), 1 / 1024),
+                 adk=scaled(get(adk, "bytes_per_live_session"), 1 / 1024))
+    return [*out, added, memory]
 
 
 if __name__ == "__main__":
