@@ -11,12 +11,10 @@ cut inside an event is an error instead of a shorter reply.
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import AsyncGenerator, Generator, Iterator
 from contextlib import aclosing
@@ -36,6 +34,7 @@ from trio_adk.models._anthropic_wire import (
     request_body,
 )
 from trio_adk.models._base_llm import BaseLlm
+from trio_adk.models._client_owner import ClientOwners, OwnedClient, client_owners
 from trio_adk.models._gemini import _mask_userinfo
 from trio_adk.models._llm_request import LlmRequest
 from trio_adk.models._llm_response import LlmResponse
@@ -97,54 +96,8 @@ class _Credentials:
         return _Auth()
 
 
-class _ClientOwner:
-    """Owns one ``AsyncAnthropic`` client for one trio run (a system task of that run).
-
-    The client closes when that trio run ends, or once retired by ``aclose()`` and idle.
-    """
-
-    def __init__(self, client: anthropic.AsyncAnthropic,
-                 table: dict[trio.lowlevel.TrioToken, _ClientOwner],
-                 lock: threading.Lock) -> None:
-        self.client = client
-        self.token = trio.lowlevel.current_trio_token()
-        self.scope = trio.CancelScope()
-        self.closed = trio.Event()
-        self.retired = False
-        self.inflight = 0
-        self._table = table
-        self._lock = lock
-
-    async def own(self) -> None:
-        try:
-            with self.scope:
-                await trio.sleep_forever()
-        finally:
-            with self._lock:
-                if self._table.get(self.token) is self:
-                    del self._table[self.token]
-            with trio.move_on_after(_CLOSE_TIMEOUT) as cleanup:
-                cleanup.shield = True
-                await self.client.close()
-            self.closed.set()
-
-    def retire(self) -> None:
-        self.retired = True
-        with self._lock:
-            if self._table.get(self.token) is self:
-                del self._table[self.token]
-        if self.inflight == 0:
-            self.scope.cancel()
-
-    @contextlib.contextmanager
-    def request(self) -> Iterator[anthropic.AsyncAnthropic]:
-        self.inflight += 1
-        try:
-            yield self.client
-        finally:
-            self.inflight -= 1
-            if self.retired and self.inflight == 0:
-                self.scope.cancel()
+async def _close_client(client: anthropic.AsyncAnthropic) -> None:
+    await client.close()
 
 
 class _Failure(Exception):
@@ -248,25 +201,12 @@ class AnthropicLlm(BaseLlm):
 
     # ---- the SDK client (one per trio run) -------------------------------------------------
 
-    def _owners(self) -> tuple[dict[trio.lowlevel.TrioToken, _ClientOwner], threading.Lock]:
-        state: tuple[dict[trio.lowlevel.TrioToken, _ClientOwner], threading.Lock] | None = \
-            self.__dict__.get("_client_owners")
-        if state is None:
-            state = ({}, threading.Lock())
-            self.__dict__["_client_owners"] = state
-        return state
+    def _owners(self) -> ClientOwners[anthropic.AsyncAnthropic]:
+        return client_owners(self, _close_client, name="trio_adk.anthropic-client")
 
-    def _owner(self) -> _ClientOwner:
-        token = trio.lowlevel.current_trio_token()
-        owners, lock = self._owners()
-        with lock:
-            owner = owners.get(token)
-            if owner is not None and not owner.retired:
-                return owner
-            owner = _ClientOwner(self._new_client(), owners, lock)
-            owners[token] = owner
-        trio.lowlevel.spawn_system_task(owner.own, name="trio_adk.anthropic-client")
-        return owner
+    def _owner(self) -> OwnedClient[anthropic.AsyncAnthropic]:
+        """This trio run's client owner, opened on first use.  From a trio task."""
+        return self._owners().current(self._new_client)
 
     def _new_client(self) -> anthropic.AsyncAnthropic:
         sdk = _sdk()
@@ -287,27 +227,10 @@ class AnthropicLlm(BaseLlm):
 
         This trio run's client is retired (and awaited when idle, at most a few seconds);
         clients of other trio runs are told to retire.  A later call opens a fresh client.
-        Idempotent.  From a trio task.
+        Idempotent.  Shielded: cancelling the caller does not cut the close short.  From a
+        trio task of any run (see :class:`ClientOwners`).
         """
-        owners, lock = self._owners()
-        try:
-            current: trio.lowlevel.TrioToken | None = trio.lowlevel.current_trio_token()
-        except RuntimeError:
-            current = None
-        with lock:
-            retiring = list(owners.values())
-        for owner in retiring:
-            if owner.token is current:
-                owner.retire()
-                if owner.inflight == 0:
-                    with trio.move_on_after(_CLOSE_TIMEOUT + 1.0) as scope:
-                        scope.shield = True
-                        await owner.closed.wait()
-            else:
-                try:
-                    owner.token.run_sync_soon(owner.retire)
-                except trio.RunFinishedError:
-                    pass
+        await self._owners().aclose()
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         for name, value in super().__repr_args__():

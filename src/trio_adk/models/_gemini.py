@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import logging
 import os
 import ssl
-import threading
 from collections.abc import AsyncGenerator, Generator, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager, aclosing
 from typing import Any
@@ -16,7 +14,6 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpcore
 import httpx
-import trio
 from google.genai import errors as genai_errors
 from google.genai import types
 from pydantic import Field
@@ -24,6 +21,7 @@ from pydantic import Field
 from trio_adk._usercode._host import native
 from trio_adk.errors import ModelConfigError, ModelConnectionError, ModelResponseError
 from trio_adk.models._base_llm import BaseLlm
+from trio_adk.models._client_owner import ClientOwners, OwnedClient, client_owners
 from trio_adk.models._gemini_live import (
     GeminiLiveOptions,
     GeminiLlmConnection,
@@ -51,60 +49,6 @@ _log = logging.getLogger("trio_adk.models.gemini")
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _USER_AGENT = "trio-adk/0.1.0"
-
-
-class _ClientOwner:
-    """Owns one ``httpx.AsyncClient`` for one trio run.
-
-    The client is closed when that trio run ends (the owner is a system task, cancelled
-    then), or once it was retired by ``Gemini.aclose()`` and its last in-flight request
-    finished: closing one runner never breaks another runner's request on a shared model.
-    """
-
-    def __init__(self, client: httpx.AsyncClient,
-                 table: dict[trio.lowlevel.TrioToken, _ClientOwner],
-                 lock: threading.Lock) -> None:
-        self.client = client
-        self.token = trio.lowlevel.current_trio_token()
-        self.scope = trio.CancelScope()
-        self.closed = trio.Event()
-        self.retired = False
-        self.inflight = 0
-        self._table = table
-        self._lock = lock
-
-    async def own(self) -> None:
-        try:
-            with self.scope:
-                await trio.sleep_forever()
-        finally:
-            with self._lock:
-                if self._table.get(self.token) is self:
-                    del self._table[self.token]
-            with trio.move_on_after(2.0) as cleanup:
-                cleanup.shield = True
-                await self.client.aclose()
-            self.closed.set()
-
-    def retire(self) -> None:
-        """Close once idle (from this owner's trio run)."""
-        self.retired = True
-        with self._lock:
-            if self._table.get(self.token) is self:
-                del self._table[self.token]
-        if self.inflight == 0:
-            self.scope.cancel()
-
-    @contextlib.contextmanager
-    def request(self) -> Iterator[httpx.AsyncClient]:
-        """Count a request in flight; a retired client closes after its last one."""
-        self.inflight += 1
-        try:
-            yield self.client
-        finally:
-            self.inflight -= 1
-            if self.retired and self.inflight == 0:
-                self.scope.cancel()
 
 
 class Gemini(BaseLlm):
@@ -201,30 +145,20 @@ class Gemini(BaseLlm):
 
     # ---- the HTTP client (one per trio run) -------------------------------------------
 
-    def _owners(self) -> tuple[dict[trio.lowlevel.TrioToken, _ClientOwner], threading.Lock]:
-        state: tuple[dict[trio.lowlevel.TrioToken, _ClientOwner], threading.Lock] | None = \
-            self.__dict__.get("_client_owners")
-        if state is None:
-            state = ({}, threading.Lock())
-            self.__dict__["_client_owners"] = state
-        return state
+    def _owners(self) -> ClientOwners[httpx.AsyncClient]:
+        return client_owners(self, httpx.AsyncClient.aclose,
+                             name="trio_adk.gemini-http-client")
 
-    def _owner(self) -> _ClientOwner:
-        """This trio run's client owner, opened on first use."""
-        token = trio.lowlevel.current_trio_token()
-        owners, lock = self._owners()
-        with lock:
-            owner = owners.get(token)
-            if owner is not None and not owner.retired:
-                return owner
-            timeout = httpx.Timeout(self.request_timeout, connect=30.0)
-            # follow_redirects=False: a redirect is an error (see the class docstring).
-            client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
-            _coalesce_writes(client)
-            owner = _ClientOwner(client, owners, lock)
-            owners[token] = owner
-        trio.lowlevel.spawn_system_task(owner.own, name="trio_adk.gemini-http-client")
-        return owner
+    def _owner(self) -> OwnedClient[httpx.AsyncClient]:
+        """This trio run's client owner, opened on first use.  From a trio task."""
+        return self._owners().current(self._new_client)
+
+    def _new_client(self) -> httpx.AsyncClient:
+        timeout = httpx.Timeout(self.request_timeout, connect=30.0)
+        # follow_redirects=False: a redirect is an error (see the class docstring).
+        client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        _coalesce_writes(client)
+        return client
 
     def _client(self) -> httpx.AsyncClient:
         """This trio run's HTTP client (opened on first use)."""
@@ -234,28 +168,12 @@ class Gemini(BaseLlm):
     async def aclose(self) -> None:
         """Close the HTTP clients once their requests in flight have finished.
 
-        This trio run's client is retired (and awaited when idle); clients of other trio
-        runs are told to retire.  A later call opens a fresh client.  Idempotent.
+        This trio run's client is retired (and awaited when idle, at most a few seconds,
+        shielded: cancelling the caller does not cut the close short); clients of other
+        trio runs are told to retire.  A later call opens a fresh client.  Idempotent.
+        From a trio task of any run (see :class:`ClientOwners`).
         """
-        owners, lock = self._owners()
-        try:
-            current: trio.lowlevel.TrioToken | None = trio.lowlevel.current_trio_token()
-        except RuntimeError:
-            current = None
-        with lock:
-            retiring = list(owners.values())
-        for owner in retiring:
-            if owner.token is current:
-                owner.retire()
-                if owner.inflight == 0:
-                    with trio.move_on_after(3.0) as scope:
-                        scope.shield = True
-                        await owner.closed.wait()
-            else:
-                try:
-                    owner.token.run_sync_soon(owner.retire)
-                except trio.RunFinishedError:
-                    pass
+        await self._owners().aclose()
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         # api_key is left out by its field; a base URL's user:password@ is masked.

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import threading
 from collections.abc import AsyncGenerator, Generator, Iterator, Mapping
 from contextlib import aclosing
 from typing import Any
@@ -27,7 +26,8 @@ from pydantic import PrivateAttr
 from trio_adk._usercode._host import native
 from trio_adk.errors import ModelConfigError, ModelConnectionError, ModelResponseError
 from trio_adk.models._base_llm import BaseLlm
-from trio_adk.models._gemini import _ClientOwner, _has_request, _split_userinfo
+from trio_adk.models._client_owner import ClientOwners, OwnedClient, client_owners
+from trio_adk.models._gemini import _has_request, _split_userinfo
 from trio_adk.models._llm_request import LlmRequest
 from trio_adk.models._llm_response import LlmResponse
 from trio_adk.models._openai_wire import (
@@ -329,28 +329,18 @@ class LiteLlm(BaseLlm):
 
     # ---- the HTTP client (one per trio run) -------------------------------------------
 
-    def _owners(self) -> tuple[dict[trio.lowlevel.TrioToken, _ClientOwner], threading.Lock]:
-        state: tuple[dict[trio.lowlevel.TrioToken, _ClientOwner], threading.Lock] | None = \
-            self.__dict__.get("_client_owners")
-        if state is None:
-            state = ({}, threading.Lock())
-            self.__dict__["_client_owners"] = state
-        return state
+    def _owners(self) -> ClientOwners[httpx.AsyncClient]:
+        return client_owners(self, httpx.AsyncClient.aclose,
+                             name="trio_adk.lite-llm-http-client")
 
-    def _owner(self) -> _ClientOwner:
-        token = trio.lowlevel.current_trio_token()
-        owners, lock = self._owners()
-        with lock:
-            owner = owners.get(token)
-            if owner is not None and not owner.retired:
-                return owner
-            timeout = httpx.Timeout(self.request_timeout, connect=30.0)
-            # follow_redirects=False: a redirect is an error (see the class docstring).
-            owner = _ClientOwner(httpx.AsyncClient(timeout=timeout, follow_redirects=False),
-                                 owners, lock)
-            owners[token] = owner
-        trio.lowlevel.spawn_system_task(owner.own, name="trio_adk.lite-llm-http-client")
-        return owner
+    def _owner(self) -> OwnedClient[httpx.AsyncClient]:
+        """This trio run's client owner, opened on first use.  From a trio task."""
+        return self._owners().current(self._new_client)
+
+    def _new_client(self) -> httpx.AsyncClient:
+        timeout = httpx.Timeout(self.request_timeout, connect=30.0)
+        # follow_redirects=False: a redirect is an error (see the class docstring).
+        return httpx.AsyncClient(timeout=timeout, follow_redirects=False)
 
     @native
     async def aclose(self) -> None:
@@ -358,27 +348,10 @@ class LiteLlm(BaseLlm):
 
         This trio run's client is retired (and awaited when idle, at most 3 s, shielded);
         clients of other trio runs are told to retire.  A later call opens a fresh client.
-        Idempotent; from a trio task.
+        Cancelling the caller does not cut the close short.  Idempotent; from a trio task of
+        any run (see :class:`ClientOwners`).
         """
-        owners, lock = self._owners()
-        try:
-            current: trio.lowlevel.TrioToken | None = trio.lowlevel.current_trio_token()
-        except RuntimeError:
-            current = None
-        with lock:
-            retiring = list(owners.values())
-        for owner in retiring:
-            if owner.token is current:
-                owner.retire()
-                if owner.inflight == 0:
-                    with trio.move_on_after(3.0) as scope:
-                        scope.shield = True
-                        await owner.closed.wait()
-            else:
-                try:
-                    owner.token.run_sync_soon(owner.retire)
-                except trio.RunFinishedError:
-                    pass
+        await self._owners().aclose()
 
     # ---- calls ------------------------------------------------------------------------
 
