@@ -58,6 +58,21 @@ def history_text(index: int) -> tuple[str, str]:
     return "model", f"answer {index}: sunny, 21 degrees, light wind from the west."
 
 
+async def append_text_history(service: Any, event_type: Any, session_id: str, n: int) -> None:
+    """Create session ``session_id`` (app ``bench``, user ``u``) in ``service`` and append
+    ``n`` text events (see :func:`history_text`) through it: the same calls for trio-adk and
+    google-adk, whose session services and ``Event`` classes (``event_type``) share them."""
+    from google.genai import types
+
+    session = await service.create_session(app_name="bench", user_id="u",
+                                           session_id=session_id)
+    for i in range(n):
+        role, text = history_text(i)
+        await service.append_event(session, event_type(
+            author="user" if role == "user" else "bench", invocation_id=f"e{i // 2}",
+            content=types.Content(role=role, parts=[types.Part(text=text)])))
+
+
 AppendHistory = Callable[[str, int], Awaitable[None]]
 OneTurn = Callable[[str], Awaitable[None]]
 
@@ -96,14 +111,7 @@ def trio_side(size: Size) -> SideResult:
     runner = InMemoryRunner(Agent(name="bench", model=InstantModel()), app_name="bench")
 
     async def append_history(session_id: str, n: int) -> None:
-        service = runner.session_service
-        session = await service.create_session(app_name="bench", user_id="u",
-                                               session_id=session_id)
-        for i in range(n):
-            role, text = history_text(i)
-            await service.append_event(session, Event(
-                author="user" if role == "user" else "bench", invocation_id=f"e{i // 2}",
-                content=types.Content(role=role, parts=[types.Part(text=text)])))
+        await append_text_history(runner.session_service, Event, session_id, n)
 
     async def one_turn(session_id: str) -> None:
         async for _event in runner.run_async(user_id="u", session_id=session_id,
@@ -132,14 +140,7 @@ def adk_side(size: Size) -> SideResult:
     runner = InMemoryRunner(agent=Agent(name="bench", model=InstantModel()), app_name="bench")
 
     async def append_history(session_id: str, n: int) -> None:
-        service = runner.session_service
-        session = await service.create_session(app_name="bench", user_id="u",
-                                               session_id=session_id)
-        for i in range(n):
-            role, text = history_text(i)
-            await service.append_event(session, Event(
-                author="user" if role == "user" else "bench", invocation_id=f"e{i // 2}",
-                content=types.Content(role=role, parts=[types.Part(text=text)])))
+        await append_text_history(runner.session_service, Event, session_id, n)
 
     async def one_turn(session_id: str) -> None:
         async for _event in runner.run_async(user_id="u", session_id=session_id,

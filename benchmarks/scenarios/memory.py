@@ -27,7 +27,7 @@ import tracemalloc
 from collections.abc import Awaitable, Callable
 
 from scenarios._common import Context, Medians, Row, SideResult, Size, cli, get
-from scenarios.history import history_text
+from scenarios.history import append_text_history, history_text
 
 NAME = "memory"
 WHAT = "in-memory session service: bytes per stored event and per stored session"
@@ -102,13 +102,7 @@ def trio_side(size: Size) -> SideResult:
         await service.create_session(app_name="bench", user_id="u", session_id=session_id)
 
     async def append_history(session_id: str, n: int) -> None:
-        session = await service.create_session(app_name="bench", user_id="u",
-                                               session_id=session_id)
-        for i in range(n):
-            role, text = history_text(i)
-            await service.append_event(session, Event(
-                author="user" if role == "user" else "bench", invocation_id=f"e{i // 2}",
-                content=types.Content(role=role, parts=[types.Part(text=text)])))
+        await append_text_history(runner.session_service, Event, session_id, n)
 
     async def turns(session_id: str, n: int) -> int:
         if await service.get_session(app_name="bench", user_id="u",
@@ -150,13 +144,7 @@ def adk_side(size: Size) -> SideResult:
         await service.create_session(app_name="bench", user_id="u", session_id=session_id)
 
     async def append_history(session_id: str, n: int) -> None:
-        session = await service.create_session(app_name="bench", user_id="u",
-                                               session_id=session_id)
-        for i in range(n):
-            role, text = history_text(i)
-            await service.append_event(session, Event(
-                author="user" if role == "user" else "bench", invocation_id=f"e{i // 2}",
-                content=types.Content(role=role, parts=[types.Part(text=text)])))
+        await append_text_history(runner.session_service, Event, session_id, n)
 
     async def turns(session_id: str, n: int) -> int:
         if await service.get_session(app_name="bench", user_id="u",

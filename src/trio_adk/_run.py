@@ -510,7 +510,7 @@ async def _compact_after_invocation(ctx: InvocationContext) -> None:
                      "left for a later invocation.", ctx.session.id, COMPACTION_TIMEOUT)
 
 
-async def _compact_before_model_call(ctx: InvocationContext, agent: Any) -> None:
+async def _compact_before_model_call(ctx: InvocationContext, agent: LlmAgent) -> None:
     """Token-threshold compaction before a model call (bounded as after an invocation)."""
     with trio.move_on_after(COMPACTION_TIMEOUT) as scope:
         event = await compaction_before_model_call(ctx, agent)

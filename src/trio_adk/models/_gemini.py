@@ -30,7 +30,7 @@ from trio_adk.models._gemini_live import (
 from trio_adk.models._llm_request import LlmRequest
 from trio_adk.models._llm_response import LlmResponse
 from trio_adk.models._registry import LLMRegistry
-from trio_adk.models._retry import RetryPolicy
+from trio_adk.models._retry import RetryPolicy, retryable_http_error
 from trio_adk.models._sse import SSETruncatedError, aiter_sse
 from trio_adk.models._stream_aggregator import StreamAggregator
 from trio_adk.models._wire import (
@@ -47,7 +47,6 @@ from trio_adk.models._wire import (
 _log = logging.getLogger("trio_adk.models.gemini")
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _USER_AGENT = "trio-adk/0.1.0"
 
 
@@ -291,8 +290,7 @@ class Gemini(BaseLlm):
         """Wait before the next attempt (see :class:`RetryPolicy`), or raise ``exc`` (a
         transport error as ``ModelConnectionError``).  Cancellation during the wait
         propagates and no further attempt is made."""
-        retryable = isinstance(exc, httpx.TransportError) or (
-            isinstance(exc, genai_errors.APIError) and exc.code in RETRYABLE_STATUS)
+        retryable = retryable_http_error(exc)
         policy = RetryPolicy(attempts=self.retry_attempts,
                              initial_delay=self.retry_initial_delay,
                              max_delay=self.retry_max_delay, service="Gemini")

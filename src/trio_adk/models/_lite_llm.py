@@ -39,13 +39,12 @@ from trio_adk.models._openai_wire import (
     retry_after,
 )
 from trio_adk.models._registry import LLMRegistry
-from trio_adk.models._retry import RetryPolicy
+from trio_adk.models._retry import RetryPolicy, retryable_http_error
 from trio_adk.models._sse import SSETruncatedError, aiter_sse
 from trio_adk.models._wire import display_url
 
 _log = logging.getLogger("trio_adk.models.lite_llm")
 
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _USER_AGENT = "trio-adk/0.1.0"
 AZURE_DEFAULT_API_VERSION = "2025-02-01-preview"
 _DRAIN_TIMEOUT = 1.0
@@ -460,8 +459,7 @@ class LiteLlm(BaseLlm):
         """Wait before the next attempt (see :class:`RetryPolicy`), or raise ``exc`` (a
         transport error as ``ModelConnectionError``).  Cancellation during the wait
         propagates and no further attempt is made."""
-        retryable = isinstance(exc, httpx.TransportError) or (
-            isinstance(exc, genai_errors.APIError) and exc.code in RETRYABLE_STATUS)
+        retryable = retryable_http_error(exc)
         policy = RetryPolicy(attempts=self.retry_attempts,
                              initial_delay=self.retry_initial_delay,
                              max_delay=self.retry_max_delay, service="The server")

@@ -23,7 +23,18 @@ import logging
 import random
 
 import attrs
+import httpx
 import trio
+from google.genai import errors as genai_errors
+
+#: HTTP statuses worth another attempt: timeouts, rate limits, server errors.
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def retryable_http_error(exc: BaseException) -> bool:
+    """True for a transport error or an API error with a :data:`RETRYABLE_STATUS`."""
+    return isinstance(exc, httpx.TransportError) or (
+        isinstance(exc, genai_errors.APIError) and exc.code in RETRYABLE_STATUS)
 
 
 @attrs.frozen(kw_only=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeAlias, final
 from urllib.parse import parse_qsl, unquote
 
@@ -213,13 +213,6 @@ class FakeOpenAIServer(ScriptedHttpServer[OpenAIRequest, ReplyItem]):
 
     _label = "FakeOpenAIServer"
     _logger = logging.getLogger("trio_adk.testing.fake_openai")
-
-    def __init__(self, script: Iterable[ScriptItem] | None = None, *,
-                 responder: Responder | None = None, host: str = "127.0.0.1", port: int = 0,
-                 require_api_key: str | None = None) -> None:
-        super().__init__(script, responder=responder, host=host, port=port,
-                         require_api_key=require_api_key)
-        self._calls = 0
 
     @property
     def origin(self) -> str:

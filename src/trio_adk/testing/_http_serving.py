@@ -55,9 +55,10 @@ class ScriptedHttpServer(Generic[RecordT, AnswerT]):
     _label = "server"
     _logger = logging.getLogger("trio_adk.testing")
 
-    def __init__(self, script: Iterable[ScriptItem[RecordT, AnswerT]] | None, *,
-                 responder: Responder[RecordT, AnswerT] | None, host: str, port: int,
-                 require_api_key: str | None, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, script: Iterable[ScriptItem[RecordT, AnswerT]] | None = None, *,
+                 responder: Responder[RecordT, AnswerT] | None = None, host: str = "127.0.0.1",
+                 port: int = 0, require_api_key: str | None = None,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self._script: deque[ScriptItem[RecordT, AnswerT]] | None = (
             None if script is None else deque(script))
         self._responder = responder
@@ -73,6 +74,8 @@ class ScriptedHttpServer(Generic[RecordT, AnswerT]):
         self.connection_count = 0
         """How many TCP connections clients opened."""
         self._context: AbstractAsyncContextManager[None] | None = None
+        # Replies built so far: fakes number their ids with it.
+        self._calls = 0
 
     # -- public state -------------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
 from typing import Any, final
 
 import h11
@@ -14,8 +13,6 @@ from trio_adk.testing._fake_anthropic._records import RecordedAnthropicRequest
 from trio_adk.testing._fake_anthropic._script import (
     AnthropicError,
     AnthropicReply,
-    Responder,
-    ScriptItem,
     TextBlock,
     ThinkingBlock,
     ToolUseBlock,
@@ -97,13 +94,6 @@ class FakeAnthropicServer(ScriptedHttpServer[RecordedAnthropicRequest, Answer | 
 
     _label = "FakeAnthropicServer"
     _logger = logging.getLogger("trio_adk.testing.fake_anthropic")
-
-    def __init__(self, script: Iterable[ScriptItem] | None = None, *,
-                 responder: Responder | None = None, host: str = "127.0.0.1", port: int = 0,
-                 require_api_key: str | None = None) -> None:
-        super().__init__(script, responder=responder, host=host, port=port,
-                         require_api_key=require_api_key)
-        self._calls = 0
 
     @property
     def base_url(self) -> str:
